@@ -1,0 +1,236 @@
+//! Every request a client sends after the handshake, decoded by its op code.
+
+use crate::records::proto::*;
+use crate::{Decode, DecodeError, Encode, OpCode, Reader};
+
+/// One operation inside `multi` (writes) or `multiRead` (reads).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MultiOp {
+    /// `create`, `create2` and `createContainer` share `CreateRequest`; `op` says which.
+    Create { op: OpCode, req: CreateRequest },
+    CreateTtl(CreateTtlRequest),
+    Delete(DeleteRequest),
+    SetData(SetDataRequest),
+    Check(CheckVersionRequest),
+    GetChildren(PathWatchRequest),
+    GetData(PathWatchRequest),
+}
+
+impl MultiOp {
+    pub fn op(&self) -> OpCode {
+        match self {
+            MultiOp::Create { op, .. } => *op,
+            MultiOp::CreateTtl(_) => OpCode::CreateTtl,
+            MultiOp::Delete(_) => OpCode::Delete,
+            MultiOp::SetData(_) => OpCode::SetData,
+            MultiOp::Check(_) => OpCode::Check,
+            MultiOp::GetChildren(_) => OpCode::GetChildren,
+            MultiOp::GetData(_) => OpCode::GetData,
+        }
+    }
+
+    pub fn path(&self) -> &str {
+        match self {
+            MultiOp::Create { req, .. } => &req.path,
+            MultiOp::CreateTtl(r) => &r.path,
+            MultiOp::Delete(r) => &r.path,
+            MultiOp::SetData(r) => &r.path,
+            MultiOp::Check(r) => &r.path,
+            MultiOp::GetChildren(r) | MultiOp::GetData(r) => &r.path,
+        }
+    }
+}
+
+/// Most ops a `multi` may carry: bounds the loop over a hostile frame (each op takes at least
+/// a 9-byte header, so a 1 MiB frame holds fewer anyway).
+pub const MAX_MULTI_OPS: usize = 1 << 17;
+
+/// Reads `MultiHeader`+op pairs until the header with `done` set (`MultiOperationRecord`).
+pub fn decode_multi(r: &mut Reader<'_>) -> Result<Vec<MultiOp>, DecodeError> {
+    let mut ops = Vec::new();
+    loop {
+        let h = MultiHeader::decode(r)?;
+        if h.done {
+            return Ok(ops);
+        }
+        if ops.len() >= MAX_MULTI_OPS {
+            return Err(DecodeError::invalid("too many ops in multi"));
+        }
+        let op = OpCode::from_i32(h.op);
+        ops.push(match op {
+            Some(o @ (OpCode::Create | OpCode::Create2 | OpCode::CreateContainer)) => {
+                MultiOp::Create { op: o, req: CreateRequest::decode(r)? }
+            }
+            Some(OpCode::CreateTtl) => MultiOp::CreateTtl(CreateTtlRequest::decode(r)?),
+            Some(OpCode::Delete) => MultiOp::Delete(DeleteRequest::decode(r)?),
+            Some(OpCode::SetData) => MultiOp::SetData(SetDataRequest::decode(r)?),
+            Some(OpCode::Check) => MultiOp::Check(CheckVersionRequest::decode(r)?),
+            Some(OpCode::GetChildren) => MultiOp::GetChildren(PathWatchRequest::decode(r)?),
+            Some(OpCode::GetData) => MultiOp::GetData(PathWatchRequest::decode(r)?),
+            _ => return Err(DecodeError::invalid(format!("invalid op type {} in multi", h.op))),
+        });
+    }
+}
+
+pub fn encode_multi(ops: &[MultiOp], out: &mut Vec<u8>) {
+    for op in ops {
+        MultiHeader { op: op.op().as_i32(), done: false, err: -1 }.encode(out);
+        match op {
+            MultiOp::Create { req, .. } => req.encode(out),
+            MultiOp::CreateTtl(r) => r.encode(out),
+            MultiOp::Delete(r) => r.encode(out),
+            MultiOp::SetData(r) => r.encode(out),
+            MultiOp::Check(r) => r.encode(out),
+            MultiOp::GetChildren(r) | MultiOp::GetData(r) => r.encode(out),
+        }
+    }
+    MultiHeader { op: -1, done: true, err: -1 }.encode(out);
+}
+
+/// A decoded client request (everything after the `RequestHeader`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    Create { op: OpCode, req: CreateRequest },
+    CreateTtl(CreateTtlRequest),
+    Delete(DeleteRequest),
+    Exists(PathWatchRequest),
+    GetData(PathWatchRequest),
+    SetData(SetDataRequest),
+    GetAcl(PathRequest),
+    SetAcl(SetAclRequest),
+    GetChildren(PathWatchRequest),
+    GetChildren2(PathWatchRequest),
+    GetAllChildrenNumber(PathRequest),
+    GetEphemerals(PathRequest),
+    Check(CheckVersionRequest),
+    Multi(Vec<MultiOp>),
+    MultiRead(Vec<MultiOp>),
+    Sync(PathRequest),
+    Ping,
+    Auth(AuthPacket),
+    SetWatches(SetWatches2),
+    AddWatch(AddWatchRequest),
+    CheckWatches(CheckWatchesRequest),
+    RemoveWatches(CheckWatchesRequest),
+    WhoAmI,
+    Reconfig(ReconfigRequest),
+    CloseSession,
+}
+
+impl Request {
+    /// Decodes the body of a request whose header carried op code `op`.
+    /// `Ok(None)` means an op code this server does not know.
+    pub fn decode(op: i32, r: &mut Reader<'_>) -> Result<Option<Request>, DecodeError> {
+        let Some(code) = OpCode::from_i32(op) else {
+            return Ok(None);
+        };
+        Ok(Some(match code {
+            OpCode::Create | OpCode::Create2 | OpCode::CreateContainer => {
+                Request::Create { op: code, req: CreateRequest::decode(r)? }
+            }
+            OpCode::CreateTtl => Request::CreateTtl(CreateTtlRequest::decode(r)?),
+            OpCode::Delete => Request::Delete(DeleteRequest::decode(r)?),
+            OpCode::Exists => Request::Exists(PathWatchRequest::decode(r)?),
+            OpCode::GetData => Request::GetData(PathWatchRequest::decode(r)?),
+            OpCode::SetData => Request::SetData(SetDataRequest::decode(r)?),
+            OpCode::GetAcl => Request::GetAcl(PathRequest::decode(r)?),
+            OpCode::SetAcl => Request::SetAcl(SetAclRequest::decode(r)?),
+            OpCode::GetChildren => Request::GetChildren(PathWatchRequest::decode(r)?),
+            OpCode::GetChildren2 => Request::GetChildren2(PathWatchRequest::decode(r)?),
+            OpCode::GetAllChildrenNumber => Request::GetAllChildrenNumber(PathRequest::decode(r)?),
+            OpCode::GetEphemerals => Request::GetEphemerals(PathRequest::decode(r)?),
+            OpCode::Check => Request::Check(CheckVersionRequest::decode(r)?),
+            OpCode::Multi => Request::Multi(decode_multi(r)?),
+            OpCode::MultiRead => Request::MultiRead(decode_multi(r)?),
+            OpCode::Sync => Request::Sync(PathRequest::decode(r)?),
+            OpCode::Ping => Request::Ping,
+            OpCode::Auth => Request::Auth(AuthPacket::decode(r)?),
+            OpCode::SetWatches => {
+                let w = SetWatches::decode(r)?;
+                Request::SetWatches(SetWatches2 {
+                    relative_zxid: w.relative_zxid,
+                    data_watches: w.data_watches,
+                    exist_watches: w.exist_watches,
+                    child_watches: w.child_watches,
+                    ..Default::default()
+                })
+            }
+            OpCode::SetWatches2 => Request::SetWatches(SetWatches2::decode(r)?),
+            OpCode::AddWatch => Request::AddWatch(AddWatchRequest::decode(r)?),
+            OpCode::CheckWatches => Request::CheckWatches(CheckWatchesRequest::decode(r)?),
+            OpCode::RemoveWatches => Request::RemoveWatches(CheckWatchesRequest::decode(r)?),
+            OpCode::WhoAmI => Request::WhoAmI,
+            OpCode::Reconfig => Request::Reconfig(ReconfigRequest::decode(r)?),
+            OpCode::CloseSession => Request::CloseSession,
+            OpCode::Notification
+            | OpCode::DeleteContainer
+            | OpCode::Sasl
+            | OpCode::CreateSession
+            | OpCode::Error => return Ok(None),
+        }))
+    }
+
+    /// Whether this request changes state (goes through the log).
+    pub fn is_write(&self) -> bool {
+        matches!(
+            self,
+            Request::Create { .. }
+                | Request::CreateTtl(_)
+                | Request::Delete(_)
+                | Request::SetData(_)
+                | Request::SetAcl(_)
+                | Request::Check(_)
+                | Request::Multi(_)
+                | Request::CloseSession
+                | Request::Reconfig(_)
+        )
+    }
+}
+
+
+/// The result of one op of `multi`/`multiRead`, as `MultiResponse` encodes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MultiResult {
+    Create { path: String },
+    Create2 { path: String, stat: crate::Stat },
+    Delete,
+    SetData { stat: crate::Stat },
+    Check,
+    GetChildren { children: Vec<String> },
+    GetData { data: Option<Vec<u8>>, stat: crate::Stat },
+    /// A failed op, or in a failed `multi` an op that was rolled back (`err` 0 before the
+    /// failing op, RuntimeInconsistency after it, as ZooKeeper reports them).
+    Error { err: i32 },
+}
+
+pub fn encode_multi_results(results: &[MultiResult], out: &mut Vec<u8>) {
+    for res in results {
+        let (op, err) = match res {
+            MultiResult::Create { .. } => (OpCode::Create.as_i32(), 0),
+            MultiResult::Create2 { .. } => (OpCode::Create2.as_i32(), 0),
+            MultiResult::Delete => (OpCode::Delete.as_i32(), 0),
+            MultiResult::SetData { .. } => (OpCode::SetData.as_i32(), 0),
+            MultiResult::Check => (OpCode::Check.as_i32(), 0),
+            MultiResult::GetChildren { .. } => (OpCode::GetChildren.as_i32(), 0),
+            MultiResult::GetData { .. } => (OpCode::GetData.as_i32(), 0),
+            MultiResult::Error { err } => (OpCode::Error.as_i32(), *err),
+        };
+        MultiHeader { op, done: false, err }.encode(out);
+        match res {
+            MultiResult::Create { path } => path.encode(out),
+            MultiResult::Create2 { path, stat } => {
+                path.encode(out);
+                stat.encode(out);
+            }
+            MultiResult::Delete | MultiResult::Check => {}
+            MultiResult::SetData { stat } => stat.encode(out),
+            MultiResult::GetChildren { children } => children.encode(out),
+            MultiResult::GetData { data, stat } => {
+                data.encode(out);
+                stat.encode(out);
+            }
+            MultiResult::Error { err } => err.encode(out),
+        }
+    }
+    MultiHeader { op: -1, done: true, err: -1 }.encode(out);
+}

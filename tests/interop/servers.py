@@ -1,0 +1,120 @@
+"""Starts the servers the interop tests talk to: a real corral, or Apache ZooKeeper 3.8
+(Debian's package) as the reference. Each gets a fresh data directory and a free port on
+127.0.0.1, and is stopped when the test is done."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+CORRAL_BIN = os.environ.get("CORRAL_BIN", os.path.join(REPO, "target", "release", "corral"))
+ZK_HOME = "/usr/share/zookeeper"
+START_TIMEOUT_S = 60
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, proc, timeout_s=START_TIMEOUT_S):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before listening")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"server did not listen on {port} within {timeout_s}s")
+
+
+class Server:
+    """A running server: `hosts` is the connect string for clients."""
+
+    def __init__(self, kind, port, proc, workdir, log_path):
+        self.kind = kind
+        self.port = port
+        self.proc = proc
+        self.workdir = workdir
+        self.log_path = log_path
+        self.hosts = f"127.0.0.1:{port}"
+
+    def log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=15)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _write_cfg(workdir, port, extra):
+    cfg = {
+        "tickTime": "2000",
+        "dataDir": os.path.join(workdir, "data"),
+        "clientPort": str(port),
+        "clientPortAddress": "127.0.0.1",
+        "4lw.commands.whitelist": "*",
+        "admin.enableServer": "false",
+        "extendedTypesEnabled": "true",
+        "maxClientCnxns": "0",
+    }
+    cfg.update(extra or {})
+    os.makedirs(cfg["dataDir"], exist_ok=True)
+    path = os.path.join(workdir, "zoo.cfg")
+    with open(path, "w") as f:
+        for k, v in cfg.items():
+            f.write(f"{k}={v}\n")
+    return path
+
+
+def start_corral(extra_cfg=None):
+    workdir = tempfile.mkdtemp(prefix="corral-test-")
+    port = free_port()
+    cfg = _write_cfg(workdir, port, extra_cfg)
+    log_path = os.path.join(workdir, "server.log")
+    log = open(log_path, "w")
+    env = dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "info"))
+    proc = subprocess.Popen([CORRAL_BIN, "server", "--config", cfg],
+                            stdout=log, stderr=subprocess.STDOUT, env=env)
+    wait_for_port(port, proc)
+    return Server("corral", port, proc, workdir, log_path)
+
+
+def start_zookeeper(extra_cfg=None):
+    workdir = tempfile.mkdtemp(prefix="zk-test-")
+    port = free_port()
+    cfg = _write_cfg(workdir, port, extra_cfg)
+    log_path = os.path.join(workdir, "server.log")
+    log = open(log_path, "w")
+    cp = "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar:/usr/share/java/zookeeper-jute.jar"
+    cmd = ["java", "-Xmx512m", "-Dzookeeper.admin.enableServer=false",
+           "-Dzookeeper.extendedTypesEnabled=true",
+           "-Dzookeeper.4lw.commands.whitelist=*",
+           "-Dzookeeper.log.dir=" + workdir,
+           "-cp", cp, "org.apache.zookeeper.server.ZooKeeperServerMain", cfg]
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    wait_for_port(port, proc)
+    return Server("zookeeper", port, proc, workdir, log_path)
+
+
+def start(kind, extra_cfg=None):
+    """`kind` is "corral" or "zookeeper"; tests use the CORRAL_TEST_TARGET default."""
+    return start_zookeeper(extra_cfg) if kind == "zookeeper" else start_corral(extra_cfg)
+
+
+def target_kind():
+    return os.environ.get("CORRAL_TEST_TARGET", "corral")
