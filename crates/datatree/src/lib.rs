@@ -1,7 +1,16 @@
-//! The deterministic state machine: no tokio, no clock, no RNG.
+//! The deterministic state machine: no tokio, no clock, no RNG, no IO.
 //!
 //! - [`txn`]: what is logged (`Txn`) and what applying it yields (`Applied`: result + triggers).
-//! - `tree`: [`DataTree`], the znodes, the session table and ephemerals; `apply` and reads.
+//! - [`path`]: path syntax (`PathUtils.validatePath`), parent and basename.
+//! - [`acl`]: digest ids, the ACL check, and `fixupACL`.
+//! - [`ephemeral`]: create modes and what an `ephemeral_owner` encodes (container, TTL).
+//! - [`node`]: one znode and the `Stat` clients see.
+//! - [`sessions`]: the session table and each owner's ephemerals.
+//! - `tree`: [`DataTree`], its indexes and the primitives that change nodes (with the undo log
+//!   that makes a multi all or nothing).
+//! - `apply`: `DataTree::apply`, every check in ZooKeeper's order, then the change.
+//! - `reads`: the reads, with ZooKeeper's error codes and ACL checks.
+//! - `digest`: the hash behind `DataTree::digest`.
 //!
 //! API contract the server relies on (implementations must keep it):
 //! - `DataTree::new()` holds `/`, `/zookeeper`, `/zookeeper/quota`, `/zookeeper/config` as a
@@ -9,6 +18,21 @@
 //! - `apply(zxid, &txn)` requires `zxid > last_zxid()` (asserted), is deterministic, and
 //!   performs every tree-dependent check in ZooKeeper's order.
 
+pub mod acl;
+mod apply;
+mod digest;
+pub mod ephemeral;
+pub mod node;
+pub mod path;
+mod reads;
+pub mod sessions;
+mod tree;
 pub mod txn;
 
+pub use acl::{check_acl, digest_id, fixup_acl};
+pub use ephemeral::NodeKind;
+pub use node::{Node, StatPersisted};
+pub use path::validate_path;
+pub use sessions::Session;
+pub use tree::DataTree;
 pub use txn::{Applied, EventKind, OpResult, Trigger, Txn, TxnOp};

@@ -19,20 +19,45 @@ pub struct Txn {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TxnOp {
     /// Opens session `Txn::session_id`.
-    CreateSession { timeout_ms: i32, passwd: Vec<u8> },
+    CreateSession {
+        timeout_ms: i32,
+        passwd: Vec<u8>,
+    },
     /// Closes session `Txn::session_id` and deletes its ephemerals.
     CloseSession,
     /// `flags` as `CreateRequest.flags`; `ttl_ms` is -1 unless the request was `createTTL`.
     /// `container` is set for `createContainer` (flags then 4).
-    Create { path: String, data: Option<Vec<u8>>, acl: Vec<Acl>, flags: i32, ttl_ms: i64 },
-    Delete { path: String, version: i32 },
-    SetData { path: String, data: Option<Vec<u8>>, version: i32 },
-    SetAcl { path: String, acl: Vec<Acl>, version: i32 },
-    Check { path: String, version: i32 },
+    Create {
+        path: String,
+        data: Option<Vec<u8>>,
+        acl: Vec<Acl>,
+        flags: i32,
+        ttl_ms: i64,
+    },
+    Delete {
+        path: String,
+        version: i32,
+    },
+    SetData {
+        path: String,
+        data: Option<Vec<u8>>,
+        version: i32,
+    },
+    SetAcl {
+        path: String,
+        acl: Vec<Acl>,
+        version: i32,
+    },
+    Check {
+        path: String,
+        version: i32,
+    },
     /// All or nothing. Only Create, Delete, SetData and Check appear inside.
     Multi(Vec<TxnOp>),
     /// Removes an empty container, or an empty TTL node whose TTL has passed at `time_ms`.
-    DeleteContainer { path: String },
+    DeleteContainer {
+        path: String,
+    },
 }
 
 /// What a successful op produced.
@@ -41,10 +66,17 @@ pub enum OpResult {
     SessionCreated,
     SessionClosed,
     /// `path` is the created name, with the sequence suffix if any.
-    Created { path: String, stat: Stat },
+    Created {
+        path: String,
+        stat: Stat,
+    },
     Deleted,
-    SetData { stat: Stat },
-    SetAcl { stat: Stat },
+    SetData {
+        stat: Stat,
+    },
+    SetAcl {
+        stat: Stat,
+    },
     Checked,
     /// Per-op results of a multi. When the multi failed, every entry is an `Err`: ops before
     /// the failing one `Err(ErrorCode::Ok)`, the failing one its code, later ones

@@ -1,0 +1,225 @@
+//! One znode: its data (null stays null), ACL, the persisted stat fields and the names of its
+//! children.
+//!
+//! Invariants kept: `cversion` counts child creations only (ZooKeeper's `StatPersisted`); the
+//! client-visible cversion is derived as `2 * cversion - num_children`, which also counts
+//! deletions. `data_hash` always hashes `data`, so the node's digest never rehashes data on a
+//! stat-only change.
+
+use std::collections::BTreeSet;
+
+use corral_jute::{Acl, Stat};
+
+use crate::digest::Hasher;
+use crate::ephemeral::NodeKind;
+
+/// The stat fields ZooKeeper stores (`StatPersisted`); the rest of `Stat` is derived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StatPersisted {
+    pub czxid: i64,
+    pub mzxid: i64,
+    pub ctime: i64,
+    pub mtime: i64,
+    pub version: i32,
+    /// Number of child creations (not deletions); the sequence suffix of a child is this value.
+    pub cversion: i32,
+    pub aversion: i32,
+    /// As stored: session id, `i64::MIN` for a container, `0xFF..|ttl` for a TTL node.
+    pub ephemeral_owner: i64,
+    pub pzxid: i64,
+}
+
+impl StatPersisted {
+    /// `DataTree.createStat`: a new node's stat.
+    pub fn created(zxid: i64, time_ms: i64, ephemeral_owner: i64) -> StatPersisted {
+        StatPersisted {
+            czxid: zxid,
+            mzxid: zxid,
+            ctime: time_ms,
+            mtime: time_ms,
+            version: 0,
+            cversion: 0,
+            aversion: 0,
+            ephemeral_owner,
+            pzxid: zxid,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    data: Option<Vec<u8>>,
+    acl: Vec<Acl>,
+    stat: StatPersisted,
+    kind: NodeKind,
+    children: BTreeSet<String>,
+    data_hash: u64,
+}
+
+impl Node {
+    pub fn new(data: Option<Vec<u8>>, acl: Vec<Acl>, stat: StatPersisted, kind: NodeKind) -> Node {
+        let data_hash = hash_data(data.as_deref());
+        Node {
+            data,
+            acl,
+            stat,
+            kind,
+            children: BTreeSet::new(),
+            data_hash,
+        }
+    }
+
+    pub fn data(&self) -> Option<&[u8]> {
+        self.data.as_deref()
+    }
+
+    pub fn acl(&self) -> &[Acl] {
+        &self.acl
+    }
+
+    pub fn persisted(&self) -> &StatPersisted {
+        &self.stat
+    }
+
+    pub fn kind(&self) -> NodeKind {
+        self.kind
+    }
+
+    /// Child names, sorted (ZooKeeper's order is a hash set's; sorted is a valid instance and
+    /// deterministic).
+    pub fn children(&self) -> &BTreeSet<String> {
+        &self.children
+    }
+
+    pub fn data_len(&self) -> usize {
+        self.data.as_ref().map_or(0, Vec::len)
+    }
+
+    /// The `Stat` clients see (`DataNode.copyStat`).
+    pub fn stat(&self) -> Stat {
+        let num_children = self.children.len() as i32;
+        let s = &self.stat;
+        Stat {
+            czxid: s.czxid,
+            mzxid: s.mzxid,
+            ctime: s.ctime,
+            mtime: s.mtime,
+            version: s.version,
+            cversion: s.cversion.wrapping_mul(2).wrapping_sub(num_children),
+            aversion: s.aversion,
+            ephemeral_owner: match self.kind {
+                NodeKind::Ephemeral => s.ephemeral_owner,
+                _ => 0,
+            },
+            data_length: self.data_len() as i32,
+            num_children,
+            pzxid: s.pzxid,
+        }
+    }
+
+    pub(crate) fn stat_mut(&mut self) -> &mut StatPersisted {
+        &mut self.stat
+    }
+
+    /// Replaces the data, returning the old value.
+    pub(crate) fn replace_data(&mut self, data: Option<Vec<u8>>) -> Option<Vec<u8>> {
+        self.data_hash = hash_data(data.as_deref());
+        std::mem::replace(&mut self.data, data)
+    }
+
+    pub(crate) fn replace_acl(&mut self, acl: Vec<Acl>) -> Vec<Acl> {
+        std::mem::replace(&mut self.acl, acl)
+    }
+
+    pub(crate) fn children_mut(&mut self) -> &mut BTreeSet<String> {
+        &mut self.children
+    }
+
+    /// This node's contribution to the tree digest: path, data, ACL, stat and kind.
+    pub(crate) fn digest(&self, path: &str) -> u64 {
+        let s = &self.stat;
+        let mut h = Hasher::new(0x6e6f6465)
+            .bytes(path.as_bytes())
+            .word(self.data_hash);
+        h = h.word(self.acl.len() as u64);
+        for a in &self.acl {
+            h = h
+                .word(a.perms as u32 as u64)
+                .bytes(a.id.scheme.as_bytes())
+                .bytes(a.id.id.as_bytes());
+        }
+        for w in [
+            s.czxid,
+            s.mzxid,
+            s.ctime,
+            s.mtime,
+            s.ephemeral_owner,
+            s.pzxid,
+        ] {
+            h = h.word(w as u64);
+        }
+        for w in [s.version, s.cversion, s.aversion] {
+            h = h.word(w as u32 as u64);
+        }
+        h.word(self.kind as u64).finish()
+    }
+}
+
+/// Null and empty data hash differently: ZooKeeper keeps them apart.
+fn hash_data(data: Option<&[u8]>) -> u64 {
+    match data {
+        None => Hasher::new(0).finish(),
+        Some(d) => Hasher::new(1).bytes(d).finish(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_stat_derives_cversion_and_owner() {
+        let mut n = Node::new(
+            Some(b"abc".to_vec()),
+            Acl::open(),
+            StatPersisted::created(5, 7, 0),
+            NodeKind::Persistent,
+        );
+        n.children_mut().insert("x".into());
+        n.stat_mut().cversion = 3; // three creates, one child left: two deletes
+        let s = n.stat();
+        assert_eq!((s.cversion, s.num_children, s.data_length), (5, 1, 3));
+        assert_eq!(
+            (s.czxid, s.mzxid, s.pzxid, s.ctime, s.mtime),
+            (5, 5, 5, 7, 7)
+        );
+        let c = Node::new(
+            None,
+            Acl::open(),
+            StatPersisted::created(1, 1, i64::MIN),
+            NodeKind::Container,
+        );
+        assert_eq!(c.stat().ephemeral_owner, 0, "containers show owner 0");
+        assert_eq!(c.stat().data_length, 0);
+        let e = Node::new(
+            None,
+            Acl::open(),
+            StatPersisted::created(1, 1, 42),
+            NodeKind::Ephemeral,
+        );
+        assert_eq!(e.stat().ephemeral_owner, 42);
+    }
+
+    #[test]
+    fn digest_separates_null_and_empty_data() {
+        let a = Node::new(None, vec![], StatPersisted::default(), NodeKind::Persistent);
+        let b = Node::new(
+            Some(vec![]),
+            vec![],
+            StatPersisted::default(),
+            NodeKind::Persistent,
+        );
+        assert_ne!(a.digest("/x"), b.digest("/x"));
+        assert_ne!(a.digest("/x"), a.digest("/y"));
+    }
+}

@@ -1,0 +1,345 @@
+//! [`DataTree`]: the znodes by path, the session table, the container and TTL indexes, and the
+//! running totals (data size, digest). This file owns the only primitives that change nodes:
+//! `insert_node`, `remove_node`, `update_stat`, `set_node_data`, `set_node_acl`. The
+//! transaction logic (`apply.rs`) and the reads (`reads.rs`) are built on them.
+//!
+//! Invariants kept (each primitive maintains all of them, and records its inverse in the undo
+//! log while a multi runs, so rolling back restores every one of them too):
+//! - every node but `/` is listed in its parent's children, and every listed child exists;
+//! - the ephemeral, container and TTL indexes list exactly the nodes of those kinds;
+//! - `data_size` and `digest` equal a full recomputation (checked by `check_invariants`);
+//! - `last_zxid` only grows.
+
+use std::collections::{BTreeSet, HashMap};
+
+use corral_jute::Acl;
+
+use crate::ephemeral::NodeKind;
+use crate::node::{Node, StatPersisted};
+use crate::path::split_raw;
+use crate::sessions::Sessions;
+
+/// The inverse of one primitive, kept while a multi runs.
+#[derive(Debug)]
+pub(crate) enum Undo {
+    Inserted(String),
+    Removed(String, Node),
+    Stat(String, StatPersisted),
+    Data(String, Option<Vec<u8>>, StatPersisted),
+    Acl(String, Vec<Acl>, StatPersisted),
+}
+
+/// The replicated state: znodes and sessions. Deterministic: the same `apply` sequence yields
+/// the same tree, results and triggers on every replica.
+#[derive(Debug)]
+pub struct DataTree {
+    pub(crate) nodes: HashMap<String, Node>,
+    pub(crate) sessions: Sessions,
+    pub(crate) containers: BTreeSet<String>,
+    pub(crate) ttls: BTreeSet<String>,
+    pub(crate) last_zxid: i64,
+    /// `zookeeper.extendedTypesEnabled`: TTL nodes are refused (`Unimplemented`) when false.
+    pub(crate) extended_types_enabled: bool,
+    /// Sum over nodes of path length (UTF-16 units, as Java counts) plus data length.
+    pub(crate) data_size: u64,
+    pub(crate) digest: u64,
+    /// Some while a multi runs: the inverses of the changes made so far, oldest first.
+    pub(crate) undo: Option<Vec<Undo>>,
+}
+
+impl Default for DataTree {
+    fn default() -> Self {
+        DataTree::new()
+    }
+}
+
+/// The root's key. ZooKeeper also maps `""` to the root (`nodes.put("", root)`); `lookup` does.
+pub(crate) const ROOT: &str = "/";
+
+impl DataTree {
+    /// A fresh tree as Apache ZooKeeper 3.8 standalone shows it (`DataTree()` plus
+    /// `addConfigNode`): `/`, `/zookeeper`, `/zookeeper/quota` and `/zookeeper/config`, all with
+    /// empty (not null) data and zeroed stats; all `world:anyone` ALL except
+    /// `/zookeeper/config`, which is `world:anyone` READ with aversion -1 (set by
+    /// `setACL(..., -1)`).
+    pub fn new() -> DataTree {
+        DataTree::with_options(true)
+    }
+
+    pub fn with_options(extended_types_enabled: bool) -> DataTree {
+        let mut t = DataTree {
+            nodes: HashMap::new(),
+            sessions: Sessions::default(),
+            containers: BTreeSet::new(),
+            ttls: BTreeSet::new(),
+            last_zxid: 0,
+            extended_types_enabled,
+            data_size: 0,
+            digest: 0,
+            undo: None,
+        };
+        let system = |acl| {
+            Node::new(
+                Some(Vec::new()),
+                acl,
+                StatPersisted::default(),
+                NodeKind::Persistent,
+            )
+        };
+        t.nodes.insert(ROOT.to_string(), system(Acl::open()));
+        t.insert_node("/zookeeper".to_string(), system(Acl::open()));
+        t.insert_node("/zookeeper/quota".to_string(), system(Acl::open()));
+        let mut config = system(Acl::read_only());
+        config.stat_mut().aversion = -1;
+        t.insert_node("/zookeeper/config".to_string(), config);
+        t.data_size += 1; // the root's own path
+        t.digest = t.digest.wrapping_add(t.nodes[ROOT].digest(ROOT));
+        t
+    }
+
+    pub fn extended_types_enabled(&self) -> bool {
+        self.extended_types_enabled
+    }
+
+    pub fn set_extended_types_enabled(&mut self, enabled: bool) {
+        self.extended_types_enabled = enabled;
+    }
+
+    /// The zxid of the last applied transaction (0 for a fresh tree).
+    pub fn last_zxid(&self) -> i64 {
+        self.last_zxid
+    }
+
+    /// The node at `path`; `""` is the root, as in ZooKeeper's node map.
+    pub fn node(&self, path: &str) -> Option<&Node> {
+        self.nodes.get(key(path))
+    }
+
+    /// Every node with its path, in no particular order (for snapshots and checks).
+    pub fn nodes(&self) -> impl Iterator<Item = (&str, &Node)> {
+        self.nodes.iter().map(|(p, n)| (p.as_str(), n))
+    }
+
+    /// The tree digest: equal on replicas that applied the same transactions. Maintained
+    /// incrementally.
+    pub fn digest(&self) -> u64 {
+        self.digest
+    }
+
+    /// Recomputes the totals and indexes from scratch and asserts they match the maintained
+    /// ones. O(n); for tests and after loading a snapshot.
+    pub fn check_invariants(&self) {
+        let mut digest = 0u64;
+        let mut size = 0u64;
+        let mut ephemerals = 0usize;
+        for (path, node) in &self.nodes {
+            digest = digest.wrapping_add(node.digest(path));
+            size += node_size(path, node);
+            if path != ROOT {
+                let (parent, name) = split_raw(path).expect("stored paths contain '/'");
+                let p = self
+                    .nodes
+                    .get(key(parent))
+                    .expect("every node's parent exists");
+                assert!(
+                    p.children().contains(name),
+                    "{path} missing from its parent"
+                );
+            }
+            for c in node.children() {
+                let child = if path == ROOT {
+                    format!("/{c}")
+                } else {
+                    format!("{path}/{c}")
+                };
+                assert!(self.nodes.contains_key(&child), "{child} listed but absent");
+            }
+            let owner = node.persisted().ephemeral_owner;
+            match node.kind() {
+                NodeKind::Ephemeral => {
+                    ephemerals += 1;
+                    assert!(self.sessions.ephemerals(owner).any(|p| p == path));
+                    assert!(node.children().is_empty(), "ephemeral {path} has children");
+                }
+                NodeKind::Container => assert!(self.containers.contains(path)),
+                NodeKind::Ttl => assert!(self.ttls.contains(path)),
+                NodeKind::Persistent => {}
+            }
+        }
+        assert_eq!(digest, self.digest, "digest drifted");
+        assert_eq!(size, self.data_size, "data size drifted");
+        assert_eq!(ephemerals, self.sessions.ephemeral_count());
+        assert!(self.undo.is_none());
+    }
+
+    // ---- primitives: the only code that changes nodes ----
+
+    /// Adds `node` at `path` under its existing parent.
+    pub(crate) fn insert_node(&mut self, path: String, node: Node) {
+        let (parent, name) = split_raw(&path).expect("insert_node needs an absolute path");
+        let parent = self
+            .nodes
+            .get_mut(key(parent))
+            .expect("insert_node needs the parent");
+        let fresh = parent.children_mut().insert(name.to_string());
+        assert!(
+            fresh && !self.nodes.contains_key(&path),
+            "insert_node over {path}"
+        );
+        self.index(&path, &node, true);
+        self.data_size += node_size(&path, &node);
+        self.digest = self.digest.wrapping_add(node.digest(&path));
+        if let Some(log) = &mut self.undo {
+            log.push(Undo::Inserted(path.clone()));
+        }
+        self.nodes.insert(path, node);
+    }
+
+    /// Removes the childless node at `path`.
+    pub(crate) fn remove_node(&mut self, path: &str) {
+        let node = self.nodes.remove(path).expect("remove_node needs the node");
+        assert!(
+            node.children().is_empty(),
+            "remove_node on {path} with children"
+        );
+        let (parent, name) = split_raw(path).expect("stored paths contain '/'");
+        let parent = self
+            .nodes
+            .get_mut(key(parent))
+            .expect("every node's parent exists");
+        parent.children_mut().remove(name);
+        self.index(path, &node, false);
+        self.data_size -= node_size(path, &node);
+        self.digest = self.digest.wrapping_sub(node.digest(path));
+        if let Some(log) = &mut self.undo {
+            log.push(Undo::Removed(path.to_string(), node));
+        }
+    }
+
+    pub(crate) fn update_stat(&mut self, path: &str, f: impl FnOnce(&mut StatPersisted)) {
+        let node = self
+            .nodes
+            .get_mut(path)
+            .expect("update_stat needs the node");
+        self.digest = self.digest.wrapping_sub(node.digest(path));
+        if let Some(log) = &mut self.undo {
+            log.push(Undo::Stat(path.to_string(), *node.persisted()));
+        }
+        f(node.stat_mut());
+        self.digest = self.digest.wrapping_add(node.digest(path));
+    }
+
+    pub(crate) fn set_node_data(
+        &mut self,
+        path: &str,
+        data: Option<Vec<u8>>,
+        f: impl FnOnce(&mut StatPersisted),
+    ) {
+        let node = self
+            .nodes
+            .get_mut(path)
+            .expect("set_node_data needs the node");
+        self.digest = self.digest.wrapping_sub(node.digest(path));
+        let old_stat = *node.persisted();
+        let new_len = data.as_ref().map_or(0, Vec::len) as u64;
+        let old = node.replace_data(data);
+        f(node.stat_mut());
+        self.data_size = self.data_size - old.as_ref().map_or(0, Vec::len) as u64 + new_len;
+        self.digest = self.digest.wrapping_add(node.digest(path));
+        if let Some(log) = &mut self.undo {
+            log.push(Undo::Data(path.to_string(), old, old_stat));
+        }
+    }
+
+    pub(crate) fn set_node_acl(
+        &mut self,
+        path: &str,
+        acl: Vec<Acl>,
+        f: impl FnOnce(&mut StatPersisted),
+    ) {
+        let node = self
+            .nodes
+            .get_mut(path)
+            .expect("set_node_acl needs the node");
+        self.digest = self.digest.wrapping_sub(node.digest(path));
+        let old_stat = *node.persisted();
+        let old = node.replace_acl(acl);
+        f(node.stat_mut());
+        self.digest = self.digest.wrapping_add(node.digest(path));
+        if let Some(log) = &mut self.undo {
+            log.push(Undo::Acl(path.to_string(), old, old_stat));
+        }
+    }
+
+    /// Undoes `log` newest first. Runs with the undo log off, so it records nothing.
+    pub(crate) fn rollback(&mut self, log: Vec<Undo>) {
+        debug_assert!(self.undo.is_none());
+        for u in log.into_iter().rev() {
+            match u {
+                Undo::Inserted(path) => self.remove_node(&path),
+                Undo::Removed(path, node) => self.insert_node(path, node),
+                Undo::Stat(path, stat) => self.update_stat(&path, |s| *s = stat),
+                Undo::Data(path, data, stat) => self.set_node_data(&path, data, |s| *s = stat),
+                Undo::Acl(path, acl, stat) => self.set_node_acl(&path, acl, |s| *s = stat),
+            }
+        }
+    }
+
+    fn index(&mut self, path: &str, node: &Node, add: bool) {
+        let owner = node.persisted().ephemeral_owner;
+        match (node.kind(), add) {
+            (NodeKind::Ephemeral, true) => self.sessions.add_ephemeral(owner, path),
+            (NodeKind::Ephemeral, false) => self.sessions.remove_ephemeral(owner, path),
+            (NodeKind::Container, true) => _ = self.containers.insert(path.to_string()),
+            (NodeKind::Container, false) => _ = self.containers.remove(path),
+            (NodeKind::Ttl, true) => _ = self.ttls.insert(path.to_string()),
+            (NodeKind::Ttl, false) => _ = self.ttls.remove(path),
+            (NodeKind::Persistent, _) => {}
+        }
+    }
+}
+
+/// ZooKeeper's node map key for a path: `""` aliases the root.
+pub(crate) fn key(path: &str) -> &str {
+    if path.is_empty() {
+        ROOT
+    } else {
+        path
+    }
+}
+
+/// `DataTree.getNodeSize`: Java's `path.length()` (UTF-16 units) plus the data length.
+fn node_size(path: &str, node: &Node) -> u64 {
+    (path.encode_utf16().count() + node.data_len()) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use corral_jute::Stat;
+
+    #[test]
+    fn fresh_tree_matches_zookeeper() {
+        let t = DataTree::new();
+        t.check_invariants();
+        let root = t.exists("/").unwrap();
+        // ZooKeeper shows the root's cversion as 2 * 0 - 1 = -1.
+        assert_eq!(
+            root,
+            Stat {
+                cversion: -1,
+                num_children: 1,
+                ..Stat::default()
+            }
+        );
+        let zk = t.exists("/zookeeper").unwrap();
+        assert_eq!((zk.cversion, zk.num_children), (-2, 2));
+        let config = t.node("/zookeeper/config").unwrap();
+        assert_eq!(config.acl(), Acl::read_only().as_slice());
+        assert_eq!(config.stat().aversion, -1);
+        assert_eq!(config.data(), Some(&[][..]));
+        assert_eq!(t.node("").map(Node::stat), Some(root));
+        assert_eq!((t.node_count(), t.approximate_data_size()), (5, 44));
+        assert_eq!(t.last_zxid(), 0);
+    }
+}
