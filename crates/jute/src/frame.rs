@@ -31,7 +31,10 @@ pub fn check(buf: &[u8], max_payload_bytes: usize) -> Result<Option<usize>, Fram
     }
     let len = len as usize;
     if len > max_payload_bytes {
-        return Err(FrameError::TooLarge { len, max: max_payload_bytes });
+        return Err(FrameError::TooLarge {
+            len,
+            max: max_payload_bytes,
+        });
     }
     if buf.len() < LENGTH_PREFIX_BYTES + len {
         return Ok(None);
@@ -81,7 +84,10 @@ mod tests {
 
     #[test]
     fn negative_length_is_refused() {
-        assert_eq!(check(&[0xff, 0xff, 0xff, 0xff], 255), Err(FrameError::Negative(-1)));
+        assert_eq!(
+            check(&[0xff, 0xff, 0xff, 0xff], 255),
+            Err(FrameError::Negative(-1))
+        );
     }
 
     #[test]

@@ -7,7 +7,10 @@ use crate::{Decode, DecodeError, Encode, OpCode, Reader};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MultiOp {
     /// `create`, `create2` and `createContainer` share `CreateRequest`; `op` says which.
-    Create { op: OpCode, req: CreateRequest },
+    Create {
+        op: OpCode,
+        req: CreateRequest,
+    },
     CreateTtl(CreateTtlRequest),
     Delete(DeleteRequest),
     SetData(SetDataRequest),
@@ -59,7 +62,10 @@ pub fn decode_multi(r: &mut Reader<'_>) -> Result<Vec<MultiOp>, DecodeError> {
         let op = OpCode::from_i32(h.op);
         ops.push(match op {
             Some(o @ (OpCode::Create | OpCode::Create2 | OpCode::CreateContainer)) => {
-                MultiOp::Create { op: o, req: CreateRequest::decode(r)? }
+                MultiOp::Create {
+                    op: o,
+                    req: CreateRequest::decode(r)?,
+                }
             }
             Some(OpCode::CreateTtl) => MultiOp::CreateTtl(CreateTtlRequest::decode(r)?),
             Some(OpCode::Delete) => MultiOp::Delete(DeleteRequest::decode(r)?),
@@ -67,14 +73,24 @@ pub fn decode_multi(r: &mut Reader<'_>) -> Result<Vec<MultiOp>, DecodeError> {
             Some(OpCode::Check) => MultiOp::Check(CheckVersionRequest::decode(r)?),
             Some(OpCode::GetChildren) => MultiOp::GetChildren(PathWatchRequest::decode(r)?),
             Some(OpCode::GetData) => MultiOp::GetData(PathWatchRequest::decode(r)?),
-            _ => return Err(DecodeError::invalid(format!("invalid op type {} in multi", h.op))),
+            _ => {
+                return Err(DecodeError::invalid(format!(
+                    "invalid op type {} in multi",
+                    h.op
+                )))
+            }
         });
     }
 }
 
 pub fn encode_multi(ops: &[MultiOp], out: &mut Vec<u8>) {
     for op in ops {
-        MultiHeader { op: op.op().as_i32(), done: false, err: -1 }.encode(out);
+        MultiHeader {
+            op: op.op().as_i32(),
+            done: false,
+            err: -1,
+        }
+        .encode(out);
         match op {
             MultiOp::Create { req, .. } => req.encode(out),
             MultiOp::CreateTtl(r) => r.encode(out),
@@ -84,7 +100,12 @@ pub fn encode_multi(ops: &[MultiOp], out: &mut Vec<u8>) {
             MultiOp::GetChildren(r) | MultiOp::GetData(r) => r.encode(out),
         }
     }
-    MultiHeader { op: -1, done: true, err: -1 }.encode(out);
+    MultiHeader {
+        op: -1,
+        done: true,
+        err: -1,
+    }
+    .encode(out);
 }
 
 /// A decoded client request (everything after the `RequestHeader`).
@@ -125,9 +146,10 @@ impl Request {
             return Ok(None);
         };
         Ok(Some(match code {
-            OpCode::Create | OpCode::Create2 | OpCode::CreateContainer => {
-                Request::Create { op: code, req: CreateRequest::decode(r)? }
-            }
+            OpCode::Create | OpCode::Create2 | OpCode::CreateContainer => Request::Create {
+                op: code,
+                req: CreateRequest::decode(r)?,
+            },
             OpCode::CreateTtl => Request::CreateTtl(CreateTtlRequest::decode(r)?),
             OpCode::Delete => Request::Delete(DeleteRequest::decode(r)?),
             OpCode::Exists => Request::Exists(PathWatchRequest::decode(r)?),
@@ -187,20 +209,33 @@ impl Request {
     }
 }
 
-
 /// The result of one op of `multi`/`multiRead`, as `MultiResponse` encodes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MultiResult {
-    Create { path: String },
-    Create2 { path: String, stat: crate::Stat },
+    Create {
+        path: String,
+    },
+    Create2 {
+        path: String,
+        stat: crate::Stat,
+    },
     Delete,
-    SetData { stat: crate::Stat },
+    SetData {
+        stat: crate::Stat,
+    },
     Check,
-    GetChildren { children: Vec<String> },
-    GetData { data: Option<Vec<u8>>, stat: crate::Stat },
+    GetChildren {
+        children: Vec<String>,
+    },
+    GetData {
+        data: Option<Vec<u8>>,
+        stat: crate::Stat,
+    },
     /// A failed op, or in a failed `multi` an op that was rolled back (`err` 0 before the
     /// failing op, RuntimeInconsistency after it, as ZooKeeper reports them).
-    Error { err: i32 },
+    Error {
+        err: i32,
+    },
 }
 
 pub fn encode_multi_results(results: &[MultiResult], out: &mut Vec<u8>) {
@@ -215,7 +250,12 @@ pub fn encode_multi_results(results: &[MultiResult], out: &mut Vec<u8>) {
             MultiResult::GetData { .. } => (OpCode::GetData.as_i32(), 0),
             MultiResult::Error { err } => (OpCode::Error.as_i32(), *err),
         };
-        MultiHeader { op, done: false, err }.encode(out);
+        MultiHeader {
+            op,
+            done: false,
+            err,
+        }
+        .encode(out);
         match res {
             MultiResult::Create { path } => path.encode(out),
             MultiResult::Create2 { path, stat } => {
@@ -232,5 +272,10 @@ pub fn encode_multi_results(results: &[MultiResult], out: &mut Vec<u8>) {
             MultiResult::Error { err } => err.encode(out),
         }
     }
-    MultiHeader { op: -1, done: true, err: -1 }.encode(out);
+    MultiHeader {
+        op: -1,
+        done: true,
+        err: -1,
+    }
+    .encode(out);
 }

@@ -47,7 +47,10 @@ pub mod perms {
 
 impl Id {
     pub fn new(scheme: &str, id: &str) -> Id {
-        Id { scheme: scheme.to_string(), id: id.to_string() }
+        Id {
+            scheme: scheme.to_string(),
+            id: id.to_string(),
+        }
     }
 
     pub fn anyone() -> Id {
@@ -58,12 +61,18 @@ impl Id {
 impl Acl {
     /// `world:anyone` with all permissions (`Ids.OPEN_ACL_UNSAFE`).
     pub fn open() -> Vec<Acl> {
-        vec![Acl { perms: perms::ALL, id: Id::anyone() }]
+        vec![Acl {
+            perms: perms::ALL,
+            id: Id::anyone(),
+        }]
     }
 
     /// `world:anyone` read-only (`Ids.READ_ACL_UNSAFE`).
     pub fn read_only() -> Vec<Acl> {
-        vec![Acl { perms: perms::READ, id: Id::anyone() }]
+        vec![Acl {
+            perms: perms::READ,
+            id: Id::anyone(),
+        }]
     }
 }
 

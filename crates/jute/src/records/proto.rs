@@ -34,7 +34,11 @@ impl Decode for ConnectRequest {
             time_out: r.read_i32()?,
             session_id: r.read_i64()?,
             passwd: r.read_buffer()?,
-            read_only: if r.remaining() > 0 { r.read_bool()? } else { false },
+            read_only: if r.remaining() > 0 {
+                r.read_bool()?
+            } else {
+                false
+            },
         })
     }
 }
@@ -288,7 +292,9 @@ impl Encode for WhoAmIResponse {
 impl Decode for WhoAmIResponse {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let n = r.read_vec_len(8)?;
-        let client_info = (0..n).map(|_| ClientInfo::decode(r)).collect::<Result<_, _>>()?;
+        let client_info = (0..n)
+            .map(|_| ClientInfo::decode(r))
+            .collect::<Result<_, _>>()?;
         Ok(WhoAmIResponse { client_info })
     }
 }

@@ -1,0 +1,120 @@
+//! The one binary: `corral server [--config zoo.cfg]`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use corral_server::{Config, Server};
+
+const USAGE: &str = "\
+usage: corral server [--config ZOO_CFG]
+
+  server            serve ZooKeeper clients (default: port 2181, data in ./corral-data)
+  --config FILE     read settings from a ZooKeeper zoo.cfg
+";
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_target(false)
+        .init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("server") => server(&args[1..]),
+        Some("--version" | "version") => {
+            println!("corral {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        Some("--help" | "-h" | "help") => {
+            print!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        _ => {
+            eprint!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn server(args: &[String]) -> ExitCode {
+    let mut config: Option<PathBuf> = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--config" | "-c" => match it.next() {
+                Some(p) => config = Some(PathBuf::from(p)),
+                None => {
+                    eprintln!("--config needs a file");
+                    return ExitCode::from(2);
+                }
+            },
+            // ZooKeeper's zkServer.sh style: a bare path to zoo.cfg.
+            p if p.ends_with(".cfg") => config = Some(PathBuf::from(p)),
+            other => {
+                eprintln!("unknown argument {other}\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let cfg = match &config {
+        Some(path) => match Config::load(path) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("corral: {e}");
+                return ExitCode::from(1);
+            }
+        },
+        None => Config::default(),
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("corral: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    rt.block_on(async move {
+        let server = match Server::bind(cfg).await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("corral: cannot start: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        match server.local_addr() {
+            Ok(addr) => tracing::info!(
+                "corral {} serving clients on {addr}",
+                env!("CARGO_PKG_VERSION")
+            ),
+            Err(e) => tracing::warn!("serving clients (local address unknown: {e})"),
+        }
+        tokio::select! {
+            _ = server.run() => {}
+            _ = shutdown_signal() => tracing::info!("shutting down"),
+        }
+        ExitCode::SUCCESS
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return ctrl_c.await.unwrap_or(()),
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    ctrl_c.await.unwrap_or(());
+}

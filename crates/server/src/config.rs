@@ -1,0 +1,238 @@
+//! Server configuration in ZooKeeper's `zoo.cfg` syntax (Java properties: `key=value`, `#`
+//! comments). Keys ZooKeeper also reads as system properties (`zookeeper.` prefix) are
+//! accepted with or without it. Unknown keys are logged and ignored; a malformed value stops
+//! start-up with an error naming the key and the line.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use corral_jute::frame::DEFAULT_MAX_BUFFER_BYTES;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("{file}:{line}: {key}: {why}")]
+    Value {
+        file: String,
+        line: usize,
+        key: String,
+        why: String,
+    },
+    #[error("cannot read {file}: {err}")]
+    Read { file: String, err: std::io::Error },
+}
+
+/// Which four-letter words answer (`4lw.commands.whitelist`); ZooKeeper enables only `srvr`
+/// by default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FourLetterWhitelist {
+    All,
+    Only(BTreeSet<String>),
+}
+
+impl FourLetterWhitelist {
+    pub fn allows(&self, cmd: &str) -> bool {
+        match self {
+            FourLetterWhitelist::All => true,
+            FourLetterWhitelist::Only(set) => set.contains(cmd),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub tick_time_ms: u32,
+    pub data_dir: PathBuf,
+    pub data_log_dir: PathBuf,
+    pub client_port: u16,
+    pub client_port_address: IpAddr,
+    /// Connections one client IP may hold; 0 means no limit.
+    pub max_client_cnxns: u32,
+    pub min_session_timeout_ms: u32,
+    pub max_session_timeout_ms: u32,
+    pub four_letter_whitelist: FourLetterWhitelist,
+    pub jute_max_buffer_bytes: usize,
+    pub extended_types_enabled: bool,
+    pub container_check_interval_ms: u64,
+    /// `user:base64(sha1(user:password))`: whoever authenticates as it is `super`.
+    pub super_digest: Option<String>,
+    /// The raw key/value pairs in file order, for the `conf` four-letter word.
+    pub source: Vec<(String, String)>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            tick_time_ms: 2000,
+            data_dir: PathBuf::from("corral-data"),
+            data_log_dir: PathBuf::from("corral-data"),
+            client_port: 2181,
+            client_port_address: IpAddr::from([0, 0, 0, 0]),
+            max_client_cnxns: 60,
+            min_session_timeout_ms: 0,
+            max_session_timeout_ms: 0,
+            four_letter_whitelist: FourLetterWhitelist::Only(["srvr".to_string()].into()),
+            jute_max_buffer_bytes: DEFAULT_MAX_BUFFER_BYTES,
+            extended_types_enabled: false,
+            container_check_interval_ms: 60_000,
+            super_digest: None,
+            source: vec![],
+        }
+    }
+}
+
+impl Config {
+    /// Session timeout bounds default to 2 and 20 ticks, as in ZooKeeper.
+    pub fn session_timeout_bounds_ms(&self) -> (u32, u32) {
+        let min = if self.min_session_timeout_ms == 0 {
+            2 * self.tick_time_ms
+        } else {
+            self.min_session_timeout_ms
+        };
+        let max = if self.max_session_timeout_ms == 0 {
+            20 * self.tick_time_ms
+        } else {
+            self.max_session_timeout_ms
+        };
+        (min, max.max(min))
+    }
+
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|err| ConfigError::Read {
+            file: path.display().to_string(),
+            err,
+        })?;
+        Config::parse(&text, &path.display().to_string())
+    }
+
+    pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
+        let mut cfg = Config::default();
+        let mut data_log_dir = None;
+        for (idx, raw) in text.lines().enumerate() {
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
+                continue;
+            }
+            let Some((key, value)) = line.split_once(['=', ':']) else {
+                tracing::warn!("{file}:{}: ignoring line without '=': {line}", idx + 1);
+                continue;
+            };
+            let (key, value) = (key.trim(), value.trim());
+            let bad = |why: String| ConfigError::Value {
+                file: file.to_string(),
+                line: idx + 1,
+                key: key.to_string(),
+                why,
+            };
+            cfg.source.push((key.to_string(), value.to_string()));
+            let name = key.strip_prefix("zookeeper.").unwrap_or(key);
+            match name {
+                "tickTime" => cfg.tick_time_ms = number(value).map_err(bad)?,
+                "dataDir" => cfg.data_dir = PathBuf::from(value),
+                "dataLogDir" => data_log_dir = Some(PathBuf::from(value)),
+                "clientPort" => cfg.client_port = number(value).map_err(bad)?,
+                "clientPortAddress" => {
+                    cfg.client_port_address = value
+                        .parse()
+                        .map_err(|_| bad(format!("'{value}' is not an IP address")))?
+                }
+                "maxClientCnxns" => cfg.max_client_cnxns = number(value).map_err(bad)?,
+                "minSessionTimeout" => cfg.min_session_timeout_ms = number(value).map_err(bad)?,
+                "maxSessionTimeout" => cfg.max_session_timeout_ms = number(value).map_err(bad)?,
+                "4lw.commands.whitelist" => cfg.four_letter_whitelist = whitelist(value),
+                "jute.maxbuffer" => cfg.jute_max_buffer_bytes = number(value).map_err(bad)?,
+                "extendedTypesEnabled" => {
+                    cfg.extended_types_enabled = boolean(value).map_err(bad)?
+                }
+                "znode.container.checkIntervalMs" | "containerCheckIntervalMs" => {
+                    cfg.container_check_interval_ms = number(value).map_err(bad)?
+                }
+                "DigestAuthenticationProvider.superDigest" | "superDigest" => {
+                    if !value.contains(':') {
+                        return Err(bad("expected user:base64-sha1-digest".into()));
+                    }
+                    cfg.super_digest = Some(value.to_string())
+                }
+                _ => tracing::info!("{file}:{}: ignoring unknown key {key}", idx + 1),
+            }
+        }
+        if cfg.tick_time_ms == 0 {
+            return Err(ConfigError::Value {
+                file: file.into(),
+                line: 0,
+                key: "tickTime".into(),
+                why: "must be positive".into(),
+            });
+        }
+        cfg.data_log_dir = data_log_dir.unwrap_or_else(|| cfg.data_dir.clone());
+        Ok(cfg)
+    }
+}
+
+fn number<T: std::str::FromStr>(value: &str) -> Result<T, String> {
+    value
+        .parse()
+        .map_err(|_| format!("'{value}' is not a valid number"))
+}
+
+fn boolean(value: &str) -> Result<bool, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "yes" => Ok(true),
+        "false" | "no" => Ok(false),
+        _ => Err(format!("'{value}' is not true or false")),
+    }
+}
+
+fn whitelist(value: &str) -> FourLetterWhitelist {
+    let words: BTreeSet<String> = value
+        .split(',')
+        .map(|w| w.trim().to_string())
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.contains("*") {
+        FourLetterWhitelist::All
+    } else {
+        FourLetterWhitelist::Only(words)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_usual_keys() {
+        let cfg = Config::parse(
+            "# comment\ntickTime=1000\ndataDir=/tmp/x\nclientPort=2999\n\
+             4lw.commands.whitelist=ruok, srvr\nzookeeper.extendedTypesEnabled=true\n\
+             jute.maxbuffer=2048\nfoo=bar\n",
+            "zoo.cfg",
+        )
+        .unwrap();
+        assert_eq!(cfg.tick_time_ms, 1000);
+        assert_eq!(cfg.client_port, 2999);
+        assert_eq!(cfg.data_log_dir, PathBuf::from("/tmp/x"));
+        assert!(cfg.four_letter_whitelist.allows("ruok"));
+        assert!(!cfg.four_letter_whitelist.allows("mntr"));
+        assert!(cfg.extended_types_enabled);
+        assert_eq!(cfg.jute_max_buffer_bytes, 2048);
+        assert_eq!(cfg.session_timeout_bounds_ms(), (2000, 20000));
+    }
+
+    #[test]
+    fn malformed_value_names_key_and_line() {
+        let err = Config::parse("tickTime=2000\nclientPort=abc\n", "zoo.cfg").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "zoo.cfg:2: clientPort: 'abc' is not a valid number"
+        );
+    }
+
+    #[test]
+    fn default_whitelist_is_srvr_only() {
+        let cfg = Config::default();
+        assert!(cfg.four_letter_whitelist.allows("srvr"));
+        assert!(!cfg.four_letter_whitelist.allows("ruok"));
+    }
+}

@@ -1,0 +1,232 @@
+//! One client connection: frames in, frames out.
+//!
+//! The reader decodes frames and hands requests to the core; it stops reading while
+//! `MAX_OUTSTANDING_PER_CONNECTION` requests await their replies (back-pressure, never a
+//! drop). The writer batches whatever the core queued into as few socket writes as it can.
+//! Bad input (a malformed or oversized frame, an unknown op code, garbage before the
+//! handshake) closes this connection alone, with a log line naming the peer and the reason.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use corral_jute::frame::{self, LENGTH_PREFIX_BYTES};
+use corral_jute::{ConnectRequest, Decode, Reader, Request, RequestHeader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
+
+use crate::fourlw;
+use crate::limits::{HANDSHAKE_TIMEOUT_MS, MAX_OUTSTANDING_PER_CONNECTION, READ_CHUNK_BYTES};
+use crate::outbox::{Outbox, OutboxReceiver, Outgoing};
+use crate::pipeline::CoreMsg;
+use crate::watch::ConnId;
+
+/// Bytes the writer gathers into one socket write.
+const WRITE_BATCH_BYTES: usize = 256 * 1024;
+
+pub async fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    conn: ConnId,
+    core: mpsc::Sender<CoreMsg>,
+    max_frame_bytes: usize,
+) {
+    let _ = stream.set_nodelay(true);
+    let (mut rd, mut wr) = stream.into_split();
+    let mut buf = Vec::with_capacity(READ_CHUNK_BYTES);
+
+    let handshake = Duration::from_millis(HANDSHAKE_TIMEOUT_MS);
+    let first = tokio::time::timeout(handshake, first_frame(&mut rd, &mut buf, max_frame_bytes));
+    let len = match first.await {
+        Err(_) => return tracing::info!("closing connection from {peer}: no handshake in time"),
+        Ok(Err(why)) => return tracing::info!("closing connection from {peer}: {why}"),
+        Ok(Ok(First::FourLetter(word))) => return four_letter(word, &mut wr, &core).await,
+        Ok(Ok(First::Frame(len))) => len,
+    };
+    let req = match ConnectRequest::from_bytes(&buf[LENGTH_PREFIX_BYTES..LENGTH_PREFIX_BYTES + len])
+    {
+        Ok(r) => r,
+        Err(e) => {
+            return tracing::info!("closing connection from {peer}: bad connect request: {e}")
+        }
+    };
+    buf.drain(..LENGTH_PREFIX_BYTES + len);
+
+    let (outbox, out_rx) = Outbox::new(conn, peer);
+    let permits = Arc::new(Semaphore::new(MAX_OUTSTANDING_PER_CONNECTION));
+    let writer_done = Arc::new(Notify::new());
+    tokio::spawn(write_loop(wr, out_rx, permits.clone(), writer_done.clone()));
+    if core.send(CoreMsg::Connect { outbox, req }).await.is_err() {
+        return;
+    }
+    if let Err(why) = read_loop(
+        &mut rd,
+        &mut buf,
+        conn,
+        &core,
+        &permits,
+        &writer_done,
+        max_frame_bytes,
+    )
+    .await
+    {
+        tracing::info!("closing connection from {peer}: {why}");
+    }
+    let _ = core.send(CoreMsg::Closed { conn }).await;
+}
+
+enum First {
+    FourLetter(&'static str),
+    Frame(usize),
+}
+
+/// Reads until the first frame is whole, or its first four bytes name a four-letter word.
+async fn first_frame(
+    rd: &mut OwnedReadHalf,
+    buf: &mut Vec<u8>,
+    max_frame_bytes: usize,
+) -> Result<First, String> {
+    loop {
+        if buf.len() >= LENGTH_PREFIX_BYTES {
+            if let Some(word) = fourlw::is_word(&buf[..LENGTH_PREFIX_BYTES]) {
+                return Ok(First::FourLetter(word));
+            }
+            match frame::check(buf, max_frame_bytes) {
+                Ok(Some(len)) => return Ok(First::Frame(len)),
+                Ok(None) => {}
+                Err(e) => return Err(format!("bad handshake frame: {e}")),
+            }
+        }
+        if read_more(rd, buf).await? == 0 {
+            return Err("closed before the handshake".into());
+        }
+    }
+}
+
+async fn read_more(rd: &mut OwnedReadHalf, buf: &mut Vec<u8>) -> Result<usize, String> {
+    buf.reserve(READ_CHUNK_BYTES);
+    rd.read_buf(buf)
+        .await
+        .map_err(|e| format!("read error: {e}"))
+}
+
+async fn read_loop(
+    rd: &mut OwnedReadHalf,
+    buf: &mut Vec<u8>,
+    conn: ConnId,
+    core: &mpsc::Sender<CoreMsg>,
+    permits: &Semaphore,
+    writer_done: &Notify,
+    max_frame_bytes: usize,
+) -> Result<(), String> {
+    loop {
+        let mut consumed = 0;
+        loop {
+            let len = match frame::check(&buf[consumed..], max_frame_bytes) {
+                Ok(Some(len)) => len,
+                Ok(None) => break,
+                Err(e) => return Err(e.to_string()),
+            };
+            let start = consumed + LENGTH_PREFIX_BYTES;
+            let (xid, req) = decode_request(&buf[start..start + len])?;
+            consumed = start + len;
+            tokio::select! {
+                p = permits.acquire() => p.map_err(|_| "closed")?.forget(),
+                _ = writer_done.notified() => return Ok(()),
+            }
+            let msg = CoreMsg::Request {
+                conn,
+                xid,
+                req,
+                received: Instant::now(),
+            };
+            if core.send(msg).await.is_err() {
+                return Ok(());
+            }
+        }
+        buf.drain(..consumed);
+        tokio::select! {
+            n = read_more(rd, buf) => if n? == 0 { return Ok(()) },
+            _ = writer_done.notified() => return Ok(()),
+        }
+    }
+}
+
+fn decode_request(payload: &[u8]) -> Result<(i32, Request), String> {
+    let mut r = Reader::new(payload);
+    let h = RequestHeader::decode(&mut r).map_err(|e| format!("bad request header: {e}"))?;
+    match Request::decode(h.op, &mut r) {
+        Ok(Some(req)) => Ok((h.xid, req)),
+        Ok(None) => Err(format!("unknown op code {}", h.op)),
+        Err(e) => Err(format!("bad request (op {}): {e}", h.op)),
+    }
+}
+
+async fn write_loop(
+    mut wr: OwnedWriteHalf,
+    mut out: OutboxReceiver,
+    permits: Arc<Semaphore>,
+    done: Arc<Notify>,
+) {
+    let mut batch = Vec::with_capacity(WRITE_BATCH_BYTES);
+    'outer: loop {
+        let first = tokio::select! {
+            m = out.rx.recv() => m,
+            _ = out.abort.notified() => break,
+        };
+        let Some(mut msg) = first else { break };
+        let mut replies = 0;
+        let mut close = false;
+        loop {
+            match msg {
+                Outgoing::Frame { bytes, reply } => {
+                    batch.extend_from_slice(&bytes);
+                    replies += reply as usize;
+                }
+                Outgoing::Close => close = true,
+            }
+            if close || batch.len() >= WRITE_BATCH_BYTES {
+                break;
+            }
+            match out.rx.try_recv() {
+                Ok(m) => msg = m,
+                Err(_) => break,
+            }
+        }
+        if !batch.is_empty() {
+            tokio::select! {
+                r = wr.write_all(&batch) => if r.is_err() { break 'outer },
+                _ = out.abort.notified() => break 'outer,
+            }
+            out.queued_bytes.fetch_sub(batch.len(), Ordering::Relaxed);
+            permits.add_permits(replies);
+            batch.clear();
+        }
+        if close {
+            break;
+        }
+    }
+    let _ = wr.shutdown().await;
+    done.notify_one();
+}
+
+async fn four_letter(word: &'static str, wr: &mut OwnedWriteHalf, core: &mpsc::Sender<CoreMsg>) {
+    let (tx, rx) = oneshot::channel();
+    if core
+        .send(CoreMsg::FourLetter {
+            word: word.to_string(),
+            reply: tx,
+        })
+        .await
+        .is_err()
+    {
+        return;
+    }
+    if let Ok(text) = rx.await {
+        let _ = wr.write_all(text.as_bytes()).await;
+    }
+    let _ = wr.shutdown().await;
+}

@@ -1,0 +1,231 @@
+//! Four-letter words on the client port (`ruok`, `srvr`, `mntr`, …), with ZooKeeper's output
+//! formats so existing scripts and monitoring parse them. The whitelist
+//! (`4lw.commands.whitelist`) gates them exactly as in ZooKeeper.
+
+use std::fmt::Write;
+
+use crate::pipeline::Core;
+
+/// Every four-letter word corral knows (the connection recognizes them by their first bytes).
+pub const WORDS: [&str; 13] = [
+    "ruok", "srvr", "stat", "conf", "cons", "envi", "mntr", "wchs", "dump", "isro", "srst", "crst",
+    "dirs",
+];
+
+/// The version string scripts look for after `Zookeeper version: `.
+pub const VERSION: &str = concat!(
+    "3.8.0-corral-",
+    env!("CARGO_PKG_VERSION"),
+    ", built on corral"
+);
+
+pub fn is_word(first: &[u8]) -> Option<&'static str> {
+    WORDS.iter().copied().find(|w| w.as_bytes() == first)
+}
+
+impl Core {
+    pub fn four_letter(&mut self, word: &str) -> String {
+        if !self.cfg.four_letter_whitelist.allows(word) {
+            return format!("{word} is not executed because it is not in the whitelist.\n");
+        }
+        match word {
+            "ruok" => "imok".to_string(),
+            "isro" => "rw".to_string(),
+            "srvr" => self.srvr(false),
+            "stat" => self.srvr(true),
+            "conf" => self.conf(),
+            "cons" => self.cons(),
+            "envi" => envi(),
+            "mntr" => self.mntr(),
+            "wchs" => self.wchs(),
+            "dump" => self.dump(),
+            "srst" => {
+                self.stats.reset();
+                "Server stats reset.\n".to_string()
+            }
+            "crst" => {
+                for c in self.registry.conns.values_mut() {
+                    c.received = 0;
+                    c.sent = 0;
+                }
+                "Connection stats reset.\n".to_string()
+            }
+            "dirs" => "datadir_size: 0\nlogdir_size: 0\n".to_string(),
+            _ => String::new(),
+        }
+    }
+
+    fn srvr(&self, with_clients: bool) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "Zookeeper version: {VERSION}");
+        if with_clients {
+            s.push_str("Clients:\n");
+            s.push_str(&self.cons());
+            s.push('\n');
+        }
+        let (min, avg, max) = self.stats.latency_ms();
+        let _ = writeln!(s, "Latency min/avg/max: {min}/{avg:.4}/{max}");
+        let _ = writeln!(s, "Received: {}", self.stats.received);
+        let _ = writeln!(s, "Sent: {}", self.stats.sent);
+        let _ = writeln!(s, "Connections: {}", self.registry.conn_count());
+        let _ = writeln!(s, "Outstanding: {}", self.outstanding());
+        let _ = writeln!(s, "Zxid: {:#x}", self.tree.last_zxid());
+        let _ = writeln!(s, "Mode: standalone");
+        let _ = writeln!(s, "Node count: {}", self.tree.node_count());
+        s
+    }
+
+    fn mntr(&self) -> String {
+        let (min, avg, max) = self.stats.latency_ms();
+        let rows: Vec<(&str, String)> = vec![
+            ("zk_version", VERSION.to_string()),
+            ("zk_server_state", "standalone".into()),
+            ("zk_avg_latency", format!("{avg:.4}")),
+            ("zk_max_latency", max.to_string()),
+            ("zk_min_latency", min.to_string()),
+            ("zk_packets_received", self.stats.received.to_string()),
+            ("zk_packets_sent", self.stats.sent.to_string()),
+            (
+                "zk_num_alive_connections",
+                self.registry.conn_count().to_string(),
+            ),
+            ("zk_outstanding_requests", self.outstanding().to_string()),
+            ("zk_znode_count", self.tree.node_count().to_string()),
+            ("zk_watch_count", self.watches.watch_count().to_string()),
+            (
+                "zk_ephemerals_count",
+                self.tree.ephemeral_count().to_string(),
+            ),
+            (
+                "zk_approximate_data_size",
+                self.tree.approximate_data_size().to_string(),
+            ),
+            ("zk_open_file_descriptor_count", open_fds().to_string()),
+            ("zk_max_file_descriptor_count", max_fds().to_string()),
+            (
+                "zk_uptime",
+                self.stats.started.elapsed().as_millis().to_string(),
+            ),
+            (
+                "zk_global_sessions",
+                self.registry.sessions.len().to_string(),
+            ),
+            ("zk_local_sessions", "0".into()),
+            ("zk_last_proposal_size", "-1".into()),
+        ];
+        let mut s = String::new();
+        for (k, v) in rows {
+            let _ = writeln!(s, "{k}\t{v}");
+        }
+        s
+    }
+
+    fn conf(&self) -> String {
+        let cfg = &self.cfg;
+        let (min, max) = cfg.session_timeout_bounds_ms();
+        let mut s = String::new();
+        let _ = writeln!(s, "clientPort={}", cfg.client_port);
+        let _ = writeln!(s, "secureClientPort=-1");
+        let _ = writeln!(s, "dataDir={}", cfg.data_dir.display());
+        let _ = writeln!(s, "dataDirSize=0");
+        let _ = writeln!(s, "dataLogDir={}", cfg.data_log_dir.display());
+        let _ = writeln!(s, "dataLogSize=0");
+        let _ = writeln!(s, "tickTime={}", cfg.tick_time_ms);
+        let _ = writeln!(s, "maxClientCnxns={}", cfg.max_client_cnxns);
+        let _ = writeln!(s, "minSessionTimeout={min}");
+        let _ = writeln!(s, "maxSessionTimeout={max}");
+        let _ = writeln!(s, "clientPortListenBacklog=-1");
+        let _ = writeln!(s, "serverId=0");
+        s
+    }
+
+    /// Requests received and not yet answered, across sessions.
+    fn outstanding(&self) -> usize {
+        self.registry.sessions.values().map(|s| s.fifo.len()).sum()
+    }
+
+    fn cons(&self) -> String {
+        let mut conns: Vec<_> = self.registry.conns.values().collect();
+        conns.sort_by_key(|c| c.connected_at);
+        let mut s = String::new();
+        for c in conns {
+            let sid = c.session.unwrap_or(0);
+            let to = self.registry.sessions.get(&sid).map_or(0, |x| x.timeout_ms);
+            let _ = writeln!(
+                s,
+                " /{}[1](queued={},recved={},sent={},sid={:#x},to={})",
+                c.outbox.peer,
+                c.outbox.queued_bytes(),
+                c.received,
+                c.sent,
+                sid,
+                to
+            );
+        }
+        s
+    }
+
+    fn dump(&self) -> String {
+        let mut s = String::from("SessionTracker dump:\n");
+        let mut ids: Vec<i64> = self.registry.sessions.keys().copied().collect();
+        ids.sort();
+        let _ = writeln!(s, "Global Sessions({}):", ids.len());
+        for id in &ids {
+            let to = self.registry.sessions[id].timeout_ms;
+            let _ = writeln!(s, "{id:#x}\t{to}ms");
+        }
+        s.push_str("ephemeral nodes dump:\n");
+        let with: Vec<(i64, Vec<String>)> = ids
+            .iter()
+            .map(|id| (*id, self.tree.get_ephemerals(*id, "/")))
+            .filter(|(_, e)| !e.is_empty())
+            .collect();
+        let _ = writeln!(s, "Sessions with Ephemerals ({}):", with.len());
+        for (id, mut paths) in with {
+            paths.sort();
+            let _ = writeln!(s, "{id:#x}:");
+            for p in paths {
+                let _ = writeln!(s, "\t{p}");
+            }
+        }
+        s
+    }
+
+    fn wchs(&self) -> String {
+        format!(
+            "{} connections watching {} paths\nTotal watches:{}\n",
+            self.watches.connection_count(),
+            self.watches.path_count(),
+            self.watches.watch_count()
+        )
+    }
+}
+
+fn envi() -> String {
+    let mut s = String::from("Environment:\n");
+    let _ = writeln!(s, "zookeeper.version={VERSION}");
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let _ = writeln!(s, "host.name={}", host.trim());
+    let _ = writeln!(s, "os.name={}", std::env::consts::OS);
+    let _ = writeln!(s, "os.arch={}", std::env::consts::ARCH);
+    if let Ok(dir) = std::env::current_dir() {
+        let _ = writeln!(s, "user.dir={}", dir.display());
+    }
+    s
+}
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+fn max_fds() -> u64 {
+    let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
+    limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}

@@ -1,0 +1,98 @@
+//! What the core sends a connection: encoded frames, queued without blocking the core.
+//!
+//! The queue is unbounded in messages but bounded in bytes: the core never waits on a slow
+//! client; a client that lets `MAX_OUTBOX_BYTES` pile up is closed instead. Reply frames hand
+//! an in-flight permit back to the connection's reader when written (back-pressure on input).
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, Notify};
+
+use crate::limits::MAX_OUTBOX_BYTES;
+use crate::watch::ConnId;
+
+#[derive(Debug)]
+pub enum Outgoing {
+    /// `reply` frames answer a request and release one in-flight permit once written.
+    Frame { bytes: Vec<u8>, reply: bool },
+    /// Flush what is queued, then close the connection.
+    Close,
+}
+
+#[derive(Clone, Debug)]
+pub struct Outbox {
+    pub conn: ConnId,
+    pub peer: SocketAddr,
+    tx: mpsc::UnboundedSender<Outgoing>,
+    queued_bytes: Arc<AtomicUsize>,
+    /// Wakes the writer to drop the connection without flushing (a client that stopped
+    /// reading would otherwise keep the writer blocked forever).
+    abort: Arc<Notify>,
+}
+
+/// The writer's side of an outbox.
+pub struct OutboxReceiver {
+    pub rx: mpsc::UnboundedReceiver<Outgoing>,
+    pub queued_bytes: Arc<AtomicUsize>,
+    pub abort: Arc<Notify>,
+}
+
+/// Why a frame was not queued.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SendError {
+    /// The connection is gone.
+    Closed,
+    /// The client has not read `MAX_OUTBOX_BYTES` of earlier output.
+    TooSlow,
+}
+
+impl Outbox {
+    pub fn new(conn: ConnId, peer: SocketAddr) -> (Outbox, OutboxReceiver) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let queued_bytes = Arc::new(AtomicUsize::new(0));
+        let abort = Arc::new(Notify::new());
+        let outbox = Outbox {
+            conn,
+            peer,
+            tx,
+            queued_bytes: queued_bytes.clone(),
+            abort: abort.clone(),
+        };
+        (
+            outbox,
+            OutboxReceiver {
+                rx,
+                queued_bytes,
+                abort,
+            },
+        )
+    }
+
+    pub fn send(&self, bytes: Vec<u8>, reply: bool) -> Result<(), SendError> {
+        let len = bytes.len();
+        let before = self.queued_bytes.fetch_add(len, Ordering::Relaxed);
+        if before + len > MAX_OUTBOX_BYTES {
+            self.queued_bytes.fetch_sub(len, Ordering::Relaxed);
+            return Err(SendError::TooSlow);
+        }
+        self.tx
+            .send(Outgoing::Frame { bytes, reply })
+            .map_err(|_| SendError::Closed)
+    }
+
+    /// Closes after what is queued has been written.
+    pub fn close(&self) {
+        let _ = self.tx.send(Outgoing::Close);
+    }
+
+    /// Closes now, dropping what is queued.
+    pub fn abort(&self) {
+        self.abort.notify_one();
+    }
+
+    pub fn queued_bytes(&self) -> usize {
+        self.queued_bytes.load(Ordering::Relaxed)
+    }
+}

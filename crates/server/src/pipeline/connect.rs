@@ -1,0 +1,170 @@
+//! The session handshake: a new session is a logged Txn; a reconnect re-attaches an existing
+//! session to a new connection after checking its password.
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use corral_datatree::{Txn, TxnOp};
+use corral_jute::{ConnectRequest, ConnectResponse, Encode};
+use rand::RngCore;
+
+use super::propose::{Entry, Origin};
+use super::{wall_clock_ms, Core};
+use crate::limits::SESSION_PASSWD_BYTES;
+use crate::outbox::Outbox;
+use crate::session::{Conn, Queued, Session};
+use crate::watch::ConnId;
+
+impl Core {
+    pub(super) fn connect(&mut self, outbox: Outbox, req: ConnectRequest) {
+        let conn_id = outbox.conn;
+        let peer = outbox.peer;
+        self.registry.conns.insert(conn_id, Conn::new(outbox));
+        self.stats.received += 1;
+        let last_zxid = self.tree.last_zxid();
+        if req.last_zxid_seen > last_zxid {
+            // As ZooKeeper: a client that has seen a newer state must not read an older one.
+            tracing::info!(
+                "refusing session request for client {peer}: it has seen zxid {:#x}, our last zxid is {:#x}",
+                req.last_zxid_seen,
+                last_zxid
+            );
+            self.close_conn(conn_id);
+            return;
+        }
+        let (min, max) = self.cfg.session_timeout_bounds_ms();
+        let timeout_ms = (req.time_out.max(0) as u32).clamp(min, max);
+        if req.session_id == 0 {
+            // A read-only request is served read-write: this server is never read-only.
+            self.create_session(conn_id, timeout_ms);
+        } else {
+            self.reattach_session(conn_id, req.session_id, &req.passwd, timeout_ms);
+        }
+    }
+
+    fn create_session(&mut self, conn_id: ConnId, timeout_ms: u32) {
+        let mut id = self.next_session_id;
+        while self.tree.session(id).is_some() || self.registry.sessions.contains_key(&id) {
+            id += 1;
+        }
+        self.next_session_id = id + 1;
+        let mut passwd = vec![0u8; SESSION_PASSWD_BYTES];
+        rand::thread_rng().fill_bytes(&mut passwd);
+        let auth = self.registry.conns[&conn_id].auth.clone();
+        self.registry.sessions.insert(
+            id,
+            Session {
+                timeout_ms,
+                passwd: passwd.clone(),
+                conn: Some(conn_id),
+                fifo: VecDeque::from([Queued::Connect { conn: conn_id }]),
+                closing: false,
+            },
+        );
+        if let Some(c) = self.registry.conns.get_mut(&conn_id) {
+            c.session = Some(id);
+        }
+        self.log.propose(Entry {
+            origin: Origin::Client { session_id: id },
+            txn: Txn {
+                session_id: id,
+                time_ms: wall_clock_ms(),
+                auth,
+                op: TxnOp::CreateSession {
+                    timeout_ms: timeout_ms as i32,
+                    passwd,
+                },
+            },
+        });
+    }
+
+    fn reattach_session(
+        &mut self,
+        conn_id: ConnId,
+        session_id: i64,
+        passwd: &[u8],
+        timeout_ms: u32,
+    ) {
+        let valid = self
+            .tree
+            .session(session_id)
+            .is_some_and(|s| s.passwd == passwd)
+            && self
+                .registry
+                .sessions
+                .get(&session_id)
+                .is_some_and(|s| !s.closing);
+        if !valid {
+            let peer = self.registry.conns[&conn_id].peer();
+            tracing::info!("invalid session {session_id:#x} for client {peer}, probably expired");
+            // ZooKeeper answers an expired or unknown session with timeout 0, then closes.
+            let rsp = ConnectResponse {
+                protocol_version: 0,
+                time_out: 0,
+                session_id: 0,
+                passwd: vec![0; SESSION_PASSWD_BYTES],
+                read_only: false,
+            };
+            self.send(conn_id, frame_of(&rsp), false);
+            self.close_conn(conn_id);
+            return;
+        }
+        let session = self
+            .registry
+            .sessions
+            .get_mut(&session_id)
+            .expect("checked above");
+        let previous = session.conn.replace(conn_id);
+        session.timeout_ms = timeout_ms;
+        let passwd = session.passwd.clone();
+        if let Some(c) = self.registry.conns.get_mut(&conn_id) {
+            c.session = Some(session_id);
+        }
+        if let Some(old) = previous.filter(|&old| old != conn_id) {
+            // The client moved: its old connection must not answer for the session any more.
+            if let Some(c) = self.registry.conns.get_mut(&old) {
+                c.session = None;
+            }
+            self.close_conn(old);
+        }
+        self.tracker.add(session_id, timeout_ms, Instant::now());
+        let rsp = ConnectResponse {
+            protocol_version: 0,
+            time_out: timeout_ms as i32,
+            session_id,
+            passwd,
+            read_only: false,
+        };
+        self.send(conn_id, frame_of(&rsp), false);
+    }
+
+    /// Answers the handshake of a session whose creation just committed.
+    pub(super) fn session_created(&mut self, conn_id: ConnId, session_id: i64, ok: bool) {
+        let Some(session) = self.registry.sessions.get(&session_id) else {
+            return;
+        };
+        if !ok {
+            self.close_conn(conn_id);
+            return;
+        }
+        let rsp = ConnectResponse {
+            protocol_version: 0,
+            time_out: session.timeout_ms as i32,
+            session_id,
+            passwd: session.passwd.clone(),
+            read_only: false,
+        };
+        self.tracker
+            .add(session_id, session.timeout_ms, Instant::now());
+        self.send(conn_id, frame_of(&rsp), false);
+    }
+}
+
+/// The connect response is framed without a `ReplyHeader`.
+fn frame_of(rsp: &ConnectResponse) -> Vec<u8> {
+    let mut out = Vec::with_capacity(48);
+    let at = corral_jute::frame::begin(&mut out);
+    rsp.encode(&mut out);
+    corral_jute::frame::finish(&mut out, at);
+    out
+}

@@ -1,0 +1,176 @@
+//! The core: one task that owns the data tree, the sessions and the watches, and is the one
+//! ordering point of this server. Requests pass through
+//! `prep` (decode → Txn or read) → `propose` (to the log) → `commit` (apply, fire watches,
+//! answer) → `reply` (encode), in the order their names say.
+//!
+//! Ordering rules kept here:
+//! 1. Per session, replies leave in request order: a read waits in its session's FIFO while
+//!    an earlier write of that session is uncommitted.
+//! 2. Watch events are queued to connections as the write that fires them is applied, so an
+//!    event always precedes the reply to any later request.
+//! 3. A read and the watch it sets happen in one step, so no change falls between them.
+
+mod commit;
+mod connect;
+mod prep;
+pub mod propose;
+mod read;
+pub mod reply;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use corral_datatree::DataTree;
+use corral_jute::{ConnectRequest, Request};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::config::Config;
+use crate::outbox::{Outbox, SendError};
+use crate::session::{Registry, SessionTracker};
+use crate::stats::ServerStats;
+use crate::watch::{ConnId, WatchManager};
+use propose::{Committed, MemoryLog};
+
+/// What connections tell the core.
+pub enum CoreMsg {
+    /// The handshake of a new connection.
+    Connect { outbox: Outbox, req: ConnectRequest },
+    Request {
+        conn: ConnId,
+        xid: i32,
+        req: Request,
+        received: Instant,
+    },
+    /// The connection is gone (either side closed it).
+    Closed { conn: ConnId },
+    /// A four-letter word; the answer is the text to send back.
+    FourLetter {
+        word: String,
+        reply: oneshot::Sender<String>,
+    },
+}
+
+/// Messages the core handles before it looks at timers and commits again.
+const MAX_MESSAGES_PER_TURN: usize = 256;
+
+pub struct Core {
+    pub(crate) cfg: Arc<Config>,
+    pub(crate) tree: DataTree,
+    log: MemoryLog,
+    pub(crate) registry: Registry,
+    tracker: SessionTracker,
+    pub(crate) watches: WatchManager,
+    pub(crate) stats: ServerStats,
+    next_session_id: i64,
+    /// Containers and TTL nodes whose removal is proposed and not yet applied.
+    removals_in_flight: HashSet<String>,
+}
+
+impl Core {
+    pub fn new(cfg: Arc<Config>) -> (Core, mpsc::UnboundedReceiver<Committed>) {
+        let mut tree = DataTree::new();
+        tree.set_extended_types_enabled(cfg.extended_types_enabled);
+        let (log, committed) = MemoryLog::new(tree.last_zxid());
+        let now_ms = wall_clock_ms();
+        // ZooKeeper's scheme: milliseconds in the middle bits, the server id (0) on top.
+        let next_session_id = ((now_ms << 24) as u64 >> 8) as i64;
+        let core = Core {
+            tracker: SessionTracker::new(cfg.tick_time_ms),
+            cfg,
+            tree,
+            log,
+            registry: Registry::default(),
+            watches: WatchManager::default(),
+            stats: ServerStats::new(),
+            next_session_id,
+            removals_in_flight: HashSet::new(),
+        };
+        (core, committed)
+    }
+
+    /// Runs until every sender of `inbox` is gone.
+    pub async fn run(
+        mut self,
+        mut inbox: mpsc::Receiver<CoreMsg>,
+        mut committed: mpsc::UnboundedReceiver<Committed>,
+    ) {
+        let tick = Duration::from_millis(self.cfg.tick_time_ms as u64);
+        let mut expiry = tokio::time::interval(tick);
+        let mut removals = tokio::time::interval(Duration::from_millis(
+            self.cfg.container_check_interval_ms.max(1),
+        ));
+        loop {
+            tokio::select! {
+                biased;
+                Some(c) = committed.recv() => self.commit(c),
+                msg = inbox.recv() => {
+                    let Some(msg) = msg else { return };
+                    self.handle(msg);
+                    for _ in 0..MAX_MESSAGES_PER_TURN {
+                        match inbox.try_recv() {
+                            Ok(msg) => self.handle(msg),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                _ = expiry.tick() => self.expire_sessions(),
+                _ = removals.tick() => self.remove_expired_nodes(),
+            }
+        }
+    }
+
+    fn handle(&mut self, msg: CoreMsg) {
+        match msg {
+            CoreMsg::Connect { outbox, req } => self.connect(outbox, req),
+            CoreMsg::Request {
+                conn,
+                xid,
+                req,
+                received,
+            } => self.request(conn, xid, req, received),
+            CoreMsg::Closed { conn } => {
+                self.registry.remove_conn(conn);
+                self.watches.remove_conn(conn);
+            }
+            CoreMsg::FourLetter { word, reply } => {
+                let _ = reply.send(self.four_letter(&word));
+            }
+        }
+    }
+
+    /// Queues a frame for a connection; a connection that stopped reading is closed.
+    fn send(&mut self, conn: ConnId, bytes: Vec<u8>, reply: bool) {
+        let Some(c) = self.registry.conns.get_mut(&conn) else {
+            return;
+        };
+        match c.outbox.send(bytes, reply) {
+            Ok(()) => {
+                c.sent += 1;
+                self.stats.sent += 1;
+            }
+            Err(SendError::TooSlow) => {
+                tracing::warn!(
+                    "closing connection from {}: client is not reading ({} bytes queued)",
+                    c.outbox.peer,
+                    c.outbox.queued_bytes()
+                );
+                c.outbox.close();
+            }
+            Err(SendError::Closed) => {}
+        }
+    }
+
+    fn close_conn(&mut self, conn: ConnId) {
+        if let Some(c) = self.registry.conns.get(&conn) {
+            c.outbox.close();
+        }
+    }
+}
+
+pub fn wall_clock_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

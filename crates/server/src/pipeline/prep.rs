@@ -1,0 +1,245 @@
+//! Prep: a decoded request becomes a Txn to propose, a read to run in FIFO order, or (for
+//! `auth`) an immediate answer. Prep checks only what does not depend on the tree: that the
+//! session is live. Everything else is decided by `apply`, identically on every replica.
+
+use std::time::Instant;
+
+use corral_datatree::{Txn, TxnOp};
+use corral_jute::opcode::xid;
+use corral_jute::{AuthPacket, ErrorCode, Id, MultiOp, OpCode, Request};
+
+use super::propose::{Entry, Origin};
+use super::reply::{self, ReplyKind};
+use super::{wall_clock_ms, Core};
+use crate::session::Queued;
+use crate::watch::ConnId;
+
+impl Core {
+    pub(super) fn request(&mut self, conn_id: ConnId, xid: i32, req: Request, received: Instant) {
+        self.stats.received += 1;
+        let Some(conn) = self.registry.conns.get_mut(&conn_id) else {
+            return;
+        };
+        conn.received += 1;
+        let Some(session_id) = conn.session else {
+            // The session moved to another connection or ended; this one is being closed.
+            return;
+        };
+        self.tracker.touch(session_id, received);
+        let zxid = self.tree.last_zxid();
+        let Some(session) = self.registry.sessions.get(&session_id) else {
+            self.send(
+                conn_id,
+                reply::error(xid, zxid, ErrorCode::SessionExpired),
+                true,
+            );
+            return;
+        };
+        if session.closing {
+            self.send(
+                conn_id,
+                reply::error(xid, zxid, ErrorCode::SessionExpired),
+                true,
+            );
+            return;
+        }
+        if let Request::Auth(packet) = req {
+            self.auth(conn_id, packet);
+            return;
+        }
+        match to_txn_op(&req) {
+            Some(Ok((op, kind))) => {
+                let auth = self.registry.conns[&conn_id].auth.clone();
+                let session = self
+                    .registry
+                    .sessions
+                    .get_mut(&session_id)
+                    .expect("checked");
+                if matches!(op, TxnOp::CloseSession) {
+                    session.closing = true;
+                }
+                session.fifo.push_back(Queued::Write {
+                    conn: conn_id,
+                    xid,
+                    kind,
+                    received,
+                });
+                self.log.propose(Entry {
+                    origin: Origin::Client { session_id },
+                    txn: Txn {
+                        session_id,
+                        time_ms: wall_clock_ms(),
+                        auth,
+                        op,
+                    },
+                });
+            }
+            Some(Err(err)) => self.enqueue_read(
+                session_id,
+                Queued::Failed {
+                    conn: conn_id,
+                    xid,
+                    err,
+                },
+            ),
+            None => self.enqueue_read(
+                session_id,
+                Queued::Read {
+                    conn: conn_id,
+                    xid,
+                    req,
+                    received,
+                },
+            ),
+        }
+    }
+
+    /// Answers a read (or a request refused before the log) now, or queues it behind its
+    /// session's uncommitted writes.
+    fn enqueue_read(&mut self, session_id: i64, item: Queued) {
+        let session = self
+            .registry
+            .sessions
+            .get_mut(&session_id)
+            .expect("caller checked");
+        if session.fifo.is_empty() {
+            self.answer_queued(session_id, item);
+        } else {
+            session.fifo.push_back(item);
+        }
+    }
+
+    /// `addAuth`: answered at once, as ZooKeeper does, outside the FIFO.
+    fn auth(&mut self, conn_id: ConnId, packet: AuthPacket) {
+        let super_digest = self.cfg.super_digest.clone();
+        let Some(conn) = self.registry.conns.get_mut(&conn_id) else {
+            return;
+        };
+        let ids = match packet.scheme.as_str() {
+            "digest" => {
+                let user_pass = String::from_utf8_lossy(&packet.auth).into_owned();
+                // As ZooKeeper's DigestAuthenticationProvider: any bytes hash to an id.
+                let id = corral_datatree::acl::digest_id(&user_pass);
+                let mut ids = vec![];
+                if super_digest.as_deref() == Some(id.as_str()) {
+                    ids.push(Id::new("super", ""));
+                }
+                ids.push(Id::new("digest", &id));
+                Some(ids)
+            }
+            _ => None,
+        };
+        match ids {
+            Some(ids) => {
+                for id in ids {
+                    if !conn.auth.contains(&id) {
+                        conn.auth.push(id);
+                    }
+                }
+                self.send(conn_id, reply::error(xid::AUTH, 0, ErrorCode::Ok), true);
+            }
+            None => {
+                // ZooKeeper answers AuthFailed and closes the connection.
+                tracing::info!(
+                    "authentication with scheme '{}' failed for client {}",
+                    packet.scheme,
+                    conn.outbox.peer
+                );
+                self.send(
+                    conn_id,
+                    reply::error(xid::AUTH, 0, ErrorCode::AuthFailed),
+                    true,
+                );
+                self.close_conn(conn_id);
+            }
+        }
+    }
+}
+
+/// The Txn op of a write request (`None` for reads), or the error that refuses it outright.
+#[allow(clippy::type_complexity)]
+fn to_txn_op(req: &Request) -> Option<Result<(TxnOp, ReplyKind), ErrorCode>> {
+    let single = |op: OpCode, t: TxnOp| Some(Ok((t, ReplyKind::Single(op))));
+    match req {
+        Request::Create { op, req } => single(
+            *op,
+            TxnOp::Create {
+                path: req.path.clone(),
+                data: req.data.clone(),
+                acl: req.acl.clone(),
+                flags: req.flags,
+                ttl_ms: -1,
+            },
+        ),
+        Request::CreateTtl(r) => single(
+            OpCode::CreateTtl,
+            TxnOp::Create {
+                path: r.path.clone(),
+                data: r.data.clone(),
+                acl: r.acl.clone(),
+                flags: r.flags,
+                ttl_ms: r.ttl,
+            },
+        ),
+        Request::Delete(r) => single(
+            OpCode::Delete,
+            TxnOp::Delete {
+                path: r.path.clone(),
+                version: r.version,
+            },
+        ),
+        Request::SetData(r) => single(
+            OpCode::SetData,
+            TxnOp::SetData {
+                path: r.path.clone(),
+                data: r.data.clone(),
+                version: r.version,
+            },
+        ),
+        Request::SetAcl(r) => single(
+            OpCode::SetAcl,
+            TxnOp::SetAcl {
+                path: r.path.clone(),
+                acl: r.acl.clone(),
+                version: r.version,
+            },
+        ),
+        Request::Check(r) => single(
+            OpCode::Check,
+            TxnOp::Check {
+                path: r.path.clone(),
+                version: r.version,
+            },
+        ),
+        Request::CloseSession => single(OpCode::CloseSession, TxnOp::CloseSession),
+        Request::Reconfig(_) => Some(Err(ErrorCode::ReconfigDisabled)),
+        Request::Multi(ops) => {
+            let mut txns = Vec::with_capacity(ops.len());
+            for op in ops {
+                match to_txn_op(&multi_as_request(op)) {
+                    Some(Ok((t, _))) => txns.push(t),
+                    // A read inside a write multi: ZooKeeper rejects the whole request.
+                    _ => return Some(Err(ErrorCode::BadArguments)),
+                }
+            }
+            let kinds = ops.iter().map(MultiOp::op).collect();
+            Some(Ok((TxnOp::Multi(txns), ReplyKind::Multi(kinds))))
+        }
+        _ => None,
+    }
+}
+
+fn multi_as_request(op: &MultiOp) -> Request {
+    match op {
+        MultiOp::Create { op, req } => Request::Create {
+            op: *op,
+            req: req.clone(),
+        },
+        MultiOp::CreateTtl(r) => Request::CreateTtl(r.clone()),
+        MultiOp::Delete(r) => Request::Delete(r.clone()),
+        MultiOp::SetData(r) => Request::SetData(r.clone()),
+        MultiOp::Check(r) => Request::Check(r.clone()),
+        MultiOp::GetChildren(r) => Request::GetChildren(r.clone()),
+        MultiOp::GetData(r) => Request::GetData(r.clone()),
+    }
+}

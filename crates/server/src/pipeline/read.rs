@@ -1,0 +1,218 @@
+//! Reads, and the other requests answered from this server's tree without the log: ping,
+//! sync, watch management, whoAmI, multiRead. A read registers its watch in the same step,
+//! so no change can fall between the read and the registration.
+
+use std::time::Instant;
+
+use corral_jute::records::proto::{add_watch_mode, event_type};
+use corral_jute::{
+    request::encode_multi_results, ClientInfo, ErrorCode, ErrorResponse, GetAclResponse,
+    GetAllChildrenNumberResponse, GetChildren2Response, GetChildrenResponse, GetDataResponse,
+    MultiOp, MultiResult, Request, SetWatches2, StatResponse, SyncResponse, WhoAmIResponse,
+};
+
+use super::reply;
+use super::Core;
+use crate::watch::event::encode_event;
+use crate::watch::{ConnId, WatchKind};
+
+impl Core {
+    pub(super) fn run_read(
+        &mut self,
+        conn: ConnId,
+        session_id: i64,
+        xid: i32,
+        req: &Request,
+        received: Instant,
+    ) {
+        let Some(c) = self.registry.conns.get(&conn) else {
+            // Its connection closed while the read waited: nobody to answer, no watch to set.
+            return;
+        };
+        let auth = c.auth.clone();
+        let zxid = self.tree.last_zxid();
+        let bytes = match req {
+            Request::Ping | Request::CloseSession => reply::error(xid, zxid, ErrorCode::Ok),
+            Request::Exists(r) => {
+                if r.watch {
+                    self.watches.add(conn, &r.path, WatchKind::Data);
+                }
+                match self.tree.exists(&r.path) {
+                    Some(stat) => reply::record(xid, zxid, &StatResponse { stat }),
+                    None => reply::error(xid, zxid, ErrorCode::NoNode),
+                }
+            }
+            Request::GetData(r) => match self.tree.get_data(&r.path, &auth) {
+                Ok((data, stat)) => {
+                    let rsp = GetDataResponse {
+                        data: data.map(|d| d.to_vec()),
+                        stat,
+                    };
+                    if r.watch {
+                        self.watches.add(conn, &r.path, WatchKind::Data);
+                    }
+                    reply::record(xid, zxid, &rsp)
+                }
+                Err(e) => reply::error(xid, zxid, e),
+            },
+            Request::GetChildren(r) | Request::GetChildren2(r) => {
+                match self.tree.get_children(&r.path, &auth) {
+                    Ok((children, stat)) => {
+                        if r.watch {
+                            self.watches.add(conn, &r.path, WatchKind::Child);
+                        }
+                        if matches!(req, Request::GetChildren(_)) {
+                            reply::record(xid, zxid, &GetChildrenResponse { children })
+                        } else {
+                            reply::record(xid, zxid, &GetChildren2Response { children, stat })
+                        }
+                    }
+                    Err(e) => reply::error(xid, zxid, e),
+                }
+            }
+            Request::GetAcl(r) => match self.tree.get_acl(&r.path, &auth) {
+                Ok((acl, stat)) => reply::record(xid, zxid, &GetAclResponse { acl, stat }),
+                Err(e) => reply::error(xid, zxid, e),
+            },
+            Request::GetAllChildrenNumber(r) => {
+                match self.tree.get_all_children_number(&r.path, &auth) {
+                    Ok(total_number) => {
+                        reply::record(xid, zxid, &GetAllChildrenNumberResponse { total_number })
+                    }
+                    Err(e) => reply::error(xid, zxid, e),
+                }
+            }
+            Request::GetEphemerals(r) => {
+                let children = self.tree.get_ephemerals(session_id, &r.path);
+                reply::record(xid, zxid, &GetChildrenResponse { children })
+            }
+            // Standalone: this server's tree is the whole committed state once the session's
+            // earlier writes are answered, which the FIFO already guarantees.
+            Request::Sync(r) => reply::record(
+                xid,
+                zxid,
+                &SyncResponse {
+                    path: r.path.clone(),
+                },
+            ),
+            Request::SetWatches(w) => {
+                self.set_watches(conn, w);
+                reply::error(xid, zxid, ErrorCode::Ok)
+            }
+            Request::AddWatch(r) => {
+                let kind = match r.mode {
+                    add_watch_mode::PERSISTENT => Some(WatchKind::Persistent),
+                    add_watch_mode::PERSISTENT_RECURSIVE => Some(WatchKind::PersistentRecursive),
+                    _ => None,
+                };
+                match kind {
+                    Some(kind) => {
+                        self.watches.add(conn, &r.path, kind);
+                        reply::record(xid, zxid, &ErrorResponse { err: 0 })
+                    }
+                    None => reply::error(xid, zxid, ErrorCode::BadArguments),
+                }
+            }
+            Request::CheckWatches(r) => {
+                if self.watches.contains(conn, &r.path, r.kind) {
+                    reply::error(xid, zxid, ErrorCode::Ok)
+                } else {
+                    reply::error(xid, zxid, ErrorCode::NoWatcher)
+                }
+            }
+            Request::RemoveWatches(r) => {
+                if self.watches.remove(conn, &r.path, r.kind) {
+                    reply::error(xid, zxid, ErrorCode::Ok)
+                } else {
+                    reply::error(xid, zxid, ErrorCode::NoWatcher)
+                }
+            }
+            Request::WhoAmI => {
+                let client_info = auth
+                    .iter()
+                    .map(|id| ClientInfo {
+                        auth_scheme: id.scheme.clone(),
+                        user: user_name(&id.scheme, &id.id),
+                    })
+                    .collect();
+                reply::record(xid, zxid, &WhoAmIResponse { client_info })
+            }
+            Request::MultiRead(ops) => {
+                let results: Vec<MultiResult> =
+                    ops.iter().map(|op| self.multi_read_op(op, &auth)).collect();
+                reply::frame_with(xid, zxid, ErrorCode::Ok, |out| {
+                    encode_multi_results(&results, out)
+                })
+            }
+            Request::Reconfig(_) => reply::error(xid, zxid, ErrorCode::ReconfigDisabled),
+            // Writes and auth never reach here; answer rather than panic on a routing slip.
+            _ => reply::error(xid, zxid, ErrorCode::SystemError),
+        };
+        self.stats.record_latency(received.elapsed());
+        self.send(conn, bytes, true);
+    }
+
+    fn multi_read_op(&self, op: &MultiOp, auth: &[corral_jute::Id]) -> MultiResult {
+        match op {
+            MultiOp::GetChildren(r) => match self.tree.get_children(&r.path, auth) {
+                Ok((children, _)) => MultiResult::GetChildren { children },
+                Err(e) => MultiResult::Error { err: e.as_i32() },
+            },
+            MultiOp::GetData(r) => match self.tree.get_data(&r.path, auth) {
+                Ok((data, stat)) => MultiResult::GetData {
+                    data: data.map(|d| d.to_vec()),
+                    stat,
+                },
+                Err(e) => MultiResult::Error { err: e.as_i32() },
+            },
+            _ => MultiResult::Error {
+                err: ErrorCode::BadArguments.as_i32(),
+            },
+        }
+    }
+
+    /// `setWatches` after a reconnect: fire what changed since the client's last zxid,
+    /// register the rest (ZooKeeper's `DataTree.setWatches`).
+    fn set_watches(&mut self, conn: ConnId, w: &SetWatches2) {
+        let rel = w.relative_zxid;
+        let fire = |core: &mut Core, path: &str, event: i32| {
+            let mut frame = Vec::with_capacity(32 + path.len());
+            encode_event(path, event, &mut frame);
+            core.send(conn, frame, false);
+        };
+        for path in &w.data_watches {
+            match self.tree.exists(path) {
+                None => fire(self, path, event_type::NODE_DELETED),
+                Some(s) if s.mzxid > rel => fire(self, path, event_type::NODE_DATA_CHANGED),
+                Some(_) => self.watches.add(conn, path, WatchKind::Data),
+            }
+        }
+        for path in &w.exist_watches {
+            match self.tree.exists(path) {
+                Some(_) => fire(self, path, event_type::NODE_CREATED),
+                None => self.watches.add(conn, path, WatchKind::Data),
+            }
+        }
+        for path in &w.child_watches {
+            match self.tree.exists(path) {
+                None => fire(self, path, event_type::NODE_DELETED),
+                Some(s) if s.pzxid > rel => fire(self, path, event_type::NODE_CHILDREN_CHANGED),
+                Some(_) => self.watches.add(conn, path, WatchKind::Child),
+            }
+        }
+        for path in &w.persistent_watches {
+            self.watches.add(conn, path, WatchKind::Persistent);
+        }
+        for path in &w.persistent_recursive_watches {
+            self.watches.add(conn, path, WatchKind::PersistentRecursive);
+        }
+    }
+}
+
+/// The name whoAmI reports for an identity: the user part of a digest id.
+fn user_name(scheme: &str, id: &str) -> String {
+    match scheme {
+        "digest" => id.split(':').next().unwrap_or(id).to_string(),
+        _ => id.to_string(),
+    }
+}

@@ -1,0 +1,107 @@
+//! The live connections and the sessions they carry, on this server.
+//!
+//! A session outlives its connections: a client that loses one reconnects on another with
+//! the same id and password. Auth identities belong to the connection, as in ZooKeeper
+//! (clients re-send `addAuth` after reconnecting). Each session keeps its FIFO of requests
+//! waiting behind an uncommitted write of the same session.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use corral_jute::{ErrorCode, Id, Request};
+
+use crate::pipeline::reply::ReplyKind;
+
+use crate::outbox::Outbox;
+use crate::watch::ConnId;
+
+pub struct Conn {
+    pub outbox: Outbox,
+    /// `ip:<addr>` and whatever `addAuth` added.
+    pub auth: Vec<Id>,
+    pub session: Option<i64>,
+    pub received: u64,
+    pub sent: u64,
+    pub connected_at: Instant,
+    pub last_zxid: i64,
+}
+
+impl Conn {
+    pub fn new(outbox: Outbox) -> Conn {
+        let ip = outbox.peer.ip().to_string();
+        Conn {
+            outbox,
+            auth: vec![Id::new("ip", &ip)],
+            session: None,
+            received: 0,
+            sent: 0,
+            connected_at: Instant::now(),
+            last_zxid: 0,
+        }
+    }
+
+    pub fn peer(&self) -> SocketAddr {
+        self.outbox.peer
+    }
+}
+
+/// A request waiting in its session's FIFO.
+pub enum Queued {
+    /// A write proposed to the log; answered when it commits.
+    Write {
+        conn: ConnId,
+        xid: i32,
+        kind: ReplyKind,
+        received: Instant,
+    },
+    /// The session's own creation, answered with a `ConnectResponse`.
+    Connect { conn: ConnId },
+    /// A read (or ping, sync, …) that must not overtake the writes ahead of it.
+    Read {
+        conn: ConnId,
+        xid: i32,
+        req: Request,
+        received: Instant,
+    },
+    /// A request refused before reaching the log; it still keeps its place in the FIFO.
+    Failed {
+        conn: ConnId,
+        xid: i32,
+        err: ErrorCode,
+    },
+}
+
+pub struct Session {
+    pub timeout_ms: u32,
+    pub passwd: Vec<u8>,
+    pub conn: Option<ConnId>,
+    pub fifo: VecDeque<Queued>,
+    /// Set once a close (by the client or by expiry) is proposed: further requests fail.
+    pub closing: bool,
+}
+
+#[derive(Default)]
+pub struct Registry {
+    pub conns: HashMap<ConnId, Conn>,
+    pub sessions: HashMap<i64, Session>,
+}
+
+impl Registry {
+    pub fn conn_count(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// Forgets a connection; its session stays until it closes or expires.
+    pub fn remove_conn(&mut self, id: ConnId) -> Option<Conn> {
+        let conn = self.conns.remove(&id)?;
+        if let Some(sid) = conn.session {
+            if let Some(s) = self.sessions.get_mut(&sid) {
+                if s.conn == Some(id) {
+                    s.conn = None;
+                }
+            }
+        }
+        Some(conn)
+    }
+}

@@ -1,0 +1,60 @@
+//! Counters the four-letter words report: packets and request latency.
+
+use std::time::{Duration, Instant};
+
+pub struct ServerStats {
+    pub received: u64,
+    pub sent: u64,
+    pub started: Instant,
+    latency_min_ms: u64,
+    latency_max_ms: u64,
+    latency_total_ms: u64,
+    latency_count: u64,
+}
+
+impl ServerStats {
+    pub fn new() -> ServerStats {
+        ServerStats {
+            received: 0,
+            sent: 0,
+            started: Instant::now(),
+            latency_min_ms: u64::MAX,
+            latency_max_ms: 0,
+            latency_total_ms: 0,
+            latency_count: 0,
+        }
+    }
+
+    pub fn record_latency(&mut self, d: Duration) {
+        let ms = d.as_millis() as u64;
+        self.latency_min_ms = self.latency_min_ms.min(ms);
+        self.latency_max_ms = self.latency_max_ms.max(ms);
+        self.latency_total_ms += ms;
+        self.latency_count += 1;
+    }
+
+    /// (min, avg, max) in milliseconds, zeros before the first request, as ZooKeeper prints.
+    pub fn latency_ms(&self) -> (u64, f64, u64) {
+        if self.latency_count == 0 {
+            return (0, 0.0, 0);
+        }
+        (
+            self.latency_min_ms,
+            self.latency_total_ms as f64 / self.latency_count as f64,
+            self.latency_max_ms,
+        )
+    }
+
+    /// `srst`: counters back to zero.
+    pub fn reset(&mut self) {
+        let started = self.started;
+        *self = ServerStats::new();
+        self.started = started;
+    }
+}
+
+impl Default for ServerStats {
+    fn default() -> Self {
+        ServerStats::new()
+    }
+}
