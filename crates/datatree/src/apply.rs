@@ -215,9 +215,7 @@ impl DataTree {
         }
         let parent_cversion = parent.persisted().cversion;
         let path = if mode.sequential {
-            // `String.format("%010d", cversion)`: Rust pads a negative number the same way
-            // ("-000000005").
-            format!("{path}{parent_cversion:010}")
+            format!("{path}{}", sequence_suffix(parent_cversion))
         } else {
             path.to_string()
         };
@@ -390,8 +388,36 @@ fn check_version(current: i32, expected: i32) -> Result<i32, ErrorCode> {
     Ok(current.wrapping_add(1))
 }
 
+/// `String.format("%010d", cversion)`: zero-padded to 10, the sign counting toward the width.
+fn sequence_suffix(cversion: i32) -> String {
+    format!("{cversion:010}")
+}
+
 /// `ContainerManager`: a TTL node expires when more than its TTL has passed since its mtime.
 pub(crate) fn ttl_expired(stat: &StatPersisted, now_ms: i64) -> bool {
     let ttl = ephemeral::ttl_of(stat.ephemeral_owner);
     ttl != 0 && (now_ms as i128 - stat.mtime as i128) > ttl as i128
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sequence_suffix_formats_like_java() {
+        assert_eq!(sequence_suffix(0), "0000000000");
+        assert_eq!(sequence_suffix(42), "0000000042");
+        assert_eq!(sequence_suffix(i32::MAX), "2147483647");
+        // Java: String.format("%010d", -5) == "-000000005"
+        assert_eq!(sequence_suffix(-5), "-000000005");
+        assert_eq!(sequence_suffix(i32::MIN), "-2147483648");
+    }
+
+    #[test]
+    fn version_check_wraps() {
+        assert_eq!(check_version(3, -1), Ok(4));
+        assert_eq!(check_version(3, 3), Ok(4));
+        assert_eq!(check_version(3, 2), Err(ErrorCode::BadVersion));
+        assert_eq!(check_version(i32::MAX, -1), Ok(i32::MIN));
+    }
 }
