@@ -19,14 +19,15 @@ impl DataTree {
         Ok((node.data(), node.stat()))
     }
 
-    /// The stat of `path`, without any ACL check (for the server's own use, e.g. watch
-    /// bookkeeping). Clients' `exists` goes through [`DataTree::exists_checked`].
+    /// `exists` as Apache ZooKeeper 3.8.0-3.8.3 answers it (and as the Debian 3.8.0 reference
+    /// server was observed to): the stat of `path`, with no ACL check.
     pub fn exists(&self, path: &str) -> Option<Stat> {
         self.node(path).map(Node::stat)
     }
 
-    /// `exists` as ZooKeeper 3.8 answers it: a NUL in the path is `BadArguments`; an existing
-    /// node needs READ (ZOOKEEPER-2590); a missing node is `Ok(None)`.
+    /// `exists` as ZooKeeper 3.8.4+ answers it (ZOOKEEPER-2590): a NUL in the path is
+    /// `BadArguments`; an existing node needs READ; a missing node is `Ok(None)`. The server
+    /// chooses between this and [`DataTree::exists`].
     pub fn exists_checked(&self, path: &str, auth: &[Id]) -> Result<Option<Stat>, ErrorCode> {
         if path.contains('\0') {
             return Err(ErrorCode::BadArguments);

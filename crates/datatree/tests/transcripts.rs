@@ -402,8 +402,9 @@ const READS: [&str; 13] = [
     "extended",
 ];
 
-/// Runs one transcript; returns the file as it should read (commands with actual outputs).
-fn run(text: &str) -> String {
+/// Runs one transcript; returns the file as it should read (commands with actual outputs) and
+/// the final tree digest.
+fn run(text: &str) -> (String, u64) {
     let mut r = Runner::new();
     let mut rewritten = String::new();
     let lines: Vec<&str> = text.lines().collect();
@@ -439,7 +440,7 @@ fn run(text: &str) -> String {
             rewritten.push('\n');
         }
     }
-    rewritten
+    (rewritten, r.tree.digest())
 }
 
 #[test]
@@ -456,7 +457,9 @@ fn transcripts() {
     let mut failed = Vec::new();
     for f in &files {
         let text = fs::read_to_string(f).expect("read transcript");
-        let actual = run(&text);
+        let (actual, digest) = run(&text);
+        // A second replica applying the same log must end with the same digest.
+        assert_eq!(run(&text).1, digest, "{} is not deterministic", f.display());
         if actual != text {
             if rewrite {
                 fs::write(f, &actual).expect("rewrite transcript");
@@ -485,4 +488,19 @@ fn transcripts() {
         failed.is_empty(),
         "transcripts differ: {failed:?} (REWRITE=1 to regenerate, then review)"
     );
+}
+
+#[test]
+fn digest_tells_different_trees_apart() {
+    let (_, a) = run("open 1\ncreate /a data=x\n");
+    let (_, b) = run("open 1\ncreate /a data=y\n");
+    let (_, c) = run("open 1\ncreate /a data=null\n");
+    let (_, d) = run("open 1\ncreate /a data=x acl=world:anyone:r\n");
+    let (_, e) = run("open 1\ncreate /b data=x\n");
+    let all = [a, b, c, d, e];
+    for i in 0..all.len() {
+        for j in i + 1..all.len() {
+            assert_ne!(all[i], all[j], "trees {i} and {j}");
+        }
+    }
 }
