@@ -257,3 +257,8 @@ macro_rules! record {
         }
     };
 }
+
+/// An empty record: requests with no body (ping, closeSession, whoAmI).
+impl Encode for () {
+    fn encode(&self, _: &mut Vec<u8>) {}
+}
