@@ -10,10 +10,25 @@ import subprocess
 import tempfile
 import time
 
+try:
+    from . import zkwire
+except ImportError:  # imported as a top-level module (pytest rootdir-relative)
+    import zkwire
+
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CORRAL_BIN = os.environ.get("CORRAL_BIN", os.path.join(REPO, "target", "release", "corral"))
-ZK_HOME = "/usr/share/zookeeper"
+ZK_JARS = "/usr/share/java"
+# The smallest classpath Debian's ZooKeeper 3.8 standalone server runs with. zookeeper.jar's
+# manifest Class-Path names its other dependencies (netty, metrics, commons-*); the standalone
+# NIO server loads none of them. slf4j-simple writes the log to the server's log file.
+ZK_CLASSPATH = ":".join(f"{ZK_JARS}/{j}.jar" for j in
+                        ("zookeeper", "zookeeper-jute", "slf4j-api", "slf4j-simple"))
+ZK_LOG_LEVEL = os.environ.get("CORRAL_ZK_LOG_LEVEL", "info")
 START_TIMEOUT_S = 60
+# zoo.cfg keys that Apache ZooKeeper reads only as Java system properties; corral reads them
+# from zoo.cfg. `znode.container.checkIntervalMs` paces both container and TTL reaping.
+ZK_SYSTEM_PROPERTY_KEYS = ("znode.container.checkIntervalMs",
+                           "znode.container.maxNeverUsedIntervalMs")
 
 
 def free_port():
@@ -23,16 +38,15 @@ def free_port():
 
 
 def wait_for_port(port, proc, timeout_s=START_TIMEOUT_S):
+    """Waits until the server hands out sessions: ZooKeeper listens before it serves."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode} before listening")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"server did not listen on {port} within {timeout_s}s")
+            raise RuntimeError(f"server exited with {proc.returncode} before serving")
+        if zkwire.probe_session("127.0.0.1", port):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"server did not serve sessions on {port} within {timeout_s}s")
 
 
 class Server:
@@ -59,6 +73,16 @@ class Server:
                 self.proc.kill()
                 self.proc.wait(timeout=15)
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _await_serving(server):
+    try:
+        wait_for_port(server.port, server.proc)
+    except Exception as e:
+        tail = server.log()[-4000:]
+        server.stop()
+        raise RuntimeError(f"{server.kind} failed to start: {e}\n--- log tail ---\n{tail}") from e
+    return server
 
 
 def _write_cfg(workdir, port, extra):
@@ -90,8 +114,7 @@ def start_corral(extra_cfg=None):
     env = dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "info"))
     proc = subprocess.Popen([CORRAL_BIN, "server", "--config", cfg],
                             stdout=log, stderr=subprocess.STDOUT, env=env)
-    wait_for_port(port, proc)
-    return Server("corral", port, proc, workdir, log_path)
+    return _await_serving(Server("corral", port, proc, workdir, log_path))
 
 
 def start_zookeeper(extra_cfg=None):
@@ -100,15 +123,21 @@ def start_zookeeper(extra_cfg=None):
     cfg = _write_cfg(workdir, port, extra_cfg)
     log_path = os.path.join(workdir, "server.log")
     log = open(log_path, "w")
-    cp = "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar:/usr/share/java/zookeeper-jute.jar"
-    cmd = ["java", "-Xmx512m", "-Dzookeeper.admin.enableServer=false",
+    props = [f"-D{k}={v}" for k, v in (extra_cfg or {}).items() if k in ZK_SYSTEM_PROPERTY_KEYS]
+    # Quick JVM start (C1 only, serial GC, small heap); no fsync, since tests never crash it.
+    cmd = ["java", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+           "-Dorg.slf4j.simpleLogger.defaultLogLevel=" + ZK_LOG_LEVEL,
+           "-Dorg.slf4j.simpleLogger.showDateTime=true",
+           "-Dzookeeper.jmx.log4j.disable=true",
+           "-Dzookeeper.admin.enableServer=false",
            "-Dzookeeper.extendedTypesEnabled=true",
            "-Dzookeeper.4lw.commands.whitelist=*",
+           "-Dzookeeper.forceSync=no",
            "-Dzookeeper.log.dir=" + workdir,
-           "-cp", cp, "org.apache.zookeeper.server.ZooKeeperServerMain", cfg]
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-    wait_for_port(port, proc)
-    return Server("zookeeper", port, proc, workdir, log_path)
+           *props,
+           "-cp", ZK_CLASSPATH, "org.apache.zookeeper.server.ZooKeeperServerMain", cfg]
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
+    return _await_serving(Server("zookeeper", port, proc, workdir, log_path))
 
 
 def start(kind, extra_cfg=None):
