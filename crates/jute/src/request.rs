@@ -238,6 +238,50 @@ pub enum MultiResult {
     },
 }
 
+/// Reads `MultiHeader`+result pairs until the header with `done` set (`MultiResponse`), as a
+/// client does. An error result's code is taken from its `ErrorResponse` body, as
+/// `MultiResponse.deserialize` does, not from the header.
+pub fn decode_multi_results(r: &mut Reader<'_>) -> Result<Vec<MultiResult>, DecodeError> {
+    let mut results = Vec::new();
+    loop {
+        let h = MultiHeader::decode(r)?;
+        if h.done {
+            return Ok(results);
+        }
+        if results.len() >= MAX_MULTI_OPS {
+            return Err(DecodeError::invalid("too many results in multi"));
+        }
+        results.push(match OpCode::from_i32(h.op) {
+            Some(OpCode::Create) => MultiResult::Create {
+                path: r.read_string()?,
+            },
+            Some(OpCode::Create2) => MultiResult::Create2 {
+                path: r.read_string()?,
+                stat: crate::Stat::decode(r)?,
+            },
+            Some(OpCode::Delete) => MultiResult::Delete,
+            Some(OpCode::SetData) => MultiResult::SetData {
+                stat: crate::Stat::decode(r)?,
+            },
+            Some(OpCode::Check) => MultiResult::Check,
+            Some(OpCode::GetChildren) => MultiResult::GetChildren {
+                children: Vec::<String>::decode(r)?,
+            },
+            Some(OpCode::GetData) => MultiResult::GetData {
+                data: Option::<Vec<u8>>::decode(r)?,
+                stat: crate::Stat::decode(r)?,
+            },
+            Some(OpCode::Error) => MultiResult::Error { err: r.read_i32()? },
+            _ => {
+                return Err(DecodeError::invalid(format!(
+                    "invalid result type {} in multi response",
+                    h.op
+                )))
+            }
+        });
+    }
+}
+
 pub fn encode_multi_results(results: &[MultiResult], out: &mut Vec<u8>) {
     for res in results {
         let (op, err) = match res {
@@ -278,4 +322,35 @@ pub fn encode_multi_results(results: &[MultiResult], out: &mut Vec<u8>) {
         err: -1,
     }
     .encode(out);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multi_results_round_trip() {
+        let results = vec![
+            MultiResult::Create { path: "/a".into() },
+            MultiResult::Error { err: -101 },
+        ];
+        let mut out = vec![];
+        encode_multi_results(&results, &mut out);
+        assert_eq!(decode_multi_results(&mut Reader::new(&out)), Ok(results));
+    }
+
+    #[test]
+    fn multi_result_of_unknown_type_is_invalid() {
+        let mut out = vec![];
+        MultiHeader {
+            op: OpCode::Sync.as_i32(),
+            done: false,
+            err: 0,
+        }
+        .encode(&mut out);
+        assert!(matches!(
+            decode_multi_results(&mut Reader::new(&out)),
+            Err(DecodeError::Invalid(_))
+        ));
+    }
 }
