@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use corral_datatree::{Txn, TxnOp};
 use corral_jute::opcode::xid;
+use corral_jute::records::proto::create_flags;
 use corral_jute::{AuthPacket, ErrorCode, Id, MultiOp, OpCode, Request};
 
 use super::propose::{Entry, Origin};
@@ -167,7 +168,7 @@ fn to_txn_op(req: &Request) -> Option<Result<(TxnOp, ReplyKind), ErrorCode>> {
                 path: req.path.clone(),
                 data: req.data.clone(),
                 acl: req.acl.clone(),
-                flags: req.flags,
+                flags: container_flags(*op, req.flags),
                 ttl_ms: -1,
             },
         ),
@@ -226,6 +227,20 @@ fn to_txn_op(req: &Request) -> Option<Result<(TxnOp, ReplyKind), ErrorCode>> {
             Some(Ok((TxnOp::Multi(txns), ReplyKind::Multi(kinds))))
         }
         _ => None,
+    }
+}
+
+/// ZooKeeper decides "container" by op code, not by flags: `create`/`create2` with the
+/// container flag make a plain persistent node, and `createContainer` always makes a
+/// container. Flags that name no mode are left for apply to refuse.
+fn container_flags(op: OpCode, flags: i32) -> i32 {
+    const VALID_MODES: std::ops::RangeInclusive<i32> = 0..=6;
+    match op {
+        OpCode::CreateContainer if VALID_MODES.contains(&flags) => create_flags::CONTAINER,
+        OpCode::Create | OpCode::Create2 if flags == create_flags::CONTAINER => {
+            create_flags::PERSISTENT
+        }
+        _ => flags,
     }
 }
 
