@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what the interop tests need on a Debian machine: Apache ZooKeeper 3.8 (the reference
+# server, zkCli.sh and its Java client), the C client tools (cli_mt, load_gen), Curator's jars
+# and a JDK to compile tests/interop/java, and the Python packages of requirements.txt.
+# Idempotent and quiet: apt runs only when something is missing.
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+
+packages=(
+  zookeeper                 # server, zkCli.sh, libzookeeper-java (zookeeper.jar, zookeeper-jute.jar)
+  zookeeper-bin             # cli_mt, load_gen
+  libcurator-framework-java
+  libcurator-recipes-java
+  libcurator-client-java
+  libslf4j-java             # slf4j-api, slf4j-simple (server and Curator logs)
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+command -v javac >/dev/null 2>&1 || missing+=(default-jdk-headless)
+
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore \
+  -r "$here/requirements.txt"
