@@ -50,7 +50,7 @@ impl Core {
         self.next_session_id = id + 1;
         let mut passwd = vec![0u8; SESSION_PASSWD_BYTES];
         rand::thread_rng().fill_bytes(&mut passwd);
-        let auth = self.registry.conns[&conn_id].auth.clone();
+        let auth = self.registry.conns[&conn_id].auth.to_vec();
         self.registry.sessions.insert(
             id,
             Session {

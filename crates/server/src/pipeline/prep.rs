@@ -2,6 +2,7 @@
 //! `auth`) an immediate answer. Prep checks only what does not depend on the tree: that the
 //! session is live. Everything else is decided by `apply`, identically on every replica.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use corral_datatree::{Txn, TxnOp};
@@ -50,7 +51,7 @@ impl Core {
         }
         match to_txn_op(&req) {
             Some(Ok((op, kind))) => {
-                let auth = self.registry.conns[&conn_id].auth.clone();
+                let auth = self.registry.conns[&conn_id].auth.to_vec();
                 let session = self
                     .registry
                     .sessions
@@ -132,9 +133,10 @@ impl Core {
         };
         match ids {
             Some(ids) => {
+                let auth = Arc::make_mut(&mut conn.auth);
                 for id in ids {
-                    if !conn.auth.contains(&id) {
-                        conn.auth.push(id);
+                    if !auth.contains(&id) {
+                        auth.push(id);
                     }
                 }
                 self.send(conn_id, reply::error(xid::AUTH, 0, ErrorCode::Ok), true);

@@ -6,9 +6,10 @@ use std::time::Instant;
 
 use corral_jute::records::proto::{add_watch_mode, event_type};
 use corral_jute::{
-    request::encode_multi_results, ClientInfo, ErrorCode, ErrorResponse, GetAclResponse,
-    GetAllChildrenNumberResponse, GetChildren2Response, GetChildrenResponse, GetDataResponse,
-    MultiOp, MultiResult, Request, SetWatches2, StatResponse, SyncResponse, WhoAmIResponse,
+    codec::write_bytes, request::encode_multi_results, ClientInfo, Encode, ErrorCode,
+    ErrorResponse, GetAclResponse, GetAllChildrenNumberResponse, GetChildren2Response,
+    GetChildrenResponse, MultiOp, MultiResult, Request, SetWatches2, StatResponse, SyncResponse,
+    WhoAmIResponse,
 };
 
 use super::reply;
@@ -44,14 +45,18 @@ impl Core {
             }
             Request::GetData(r) => match self.tree.get_data(&r.path, &auth) {
                 Ok((data, stat)) => {
-                    let rsp = GetDataResponse {
-                        data: data.map(|d| d.to_vec()),
-                        stat,
-                    };
+                    // Encoded straight from the tree: no copy of the data first.
+                    let bytes = reply::frame_with(xid, zxid, ErrorCode::Ok, |out| {
+                        match data {
+                            Some(d) => write_bytes(out, d),
+                            None => (-1i32).encode(out),
+                        }
+                        stat.encode(out);
+                    });
                     if r.watch {
                         self.watches.add(conn, &r.path, WatchKind::Data);
                     }
-                    reply::record(xid, zxid, &rsp)
+                    bytes
                 }
                 Err(e) => reply::error(xid, zxid, e),
             },

@@ -7,6 +7,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use corral_jute::{ErrorCode, Id, Request};
@@ -19,7 +20,8 @@ use crate::watch::ConnId;
 pub struct Conn {
     pub outbox: Outbox,
     /// `ip:<addr>` and whatever `addAuth` added.
-    pub auth: Vec<Id>,
+    /// Shared so that a read can hold it without copying while the core works.
+    pub auth: Arc<Vec<Id>>,
     pub session: Option<i64>,
     pub received: u64,
     pub sent: u64,
@@ -32,7 +34,7 @@ impl Conn {
         let ip = outbox.peer.ip().to_string();
         Conn {
             outbox,
-            auth: vec![Id::new("ip", &ip)],
+            auth: Arc::new(vec![Id::new("ip", &ip)]),
             session: None,
             received: 0,
             sent: 0,
