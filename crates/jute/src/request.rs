@@ -192,6 +192,37 @@ impl Request {
         }))
     }
 
+    /// The op code this request was decoded from (`create2` and friends keep theirs).
+    pub fn op(&self) -> OpCode {
+        match self {
+            Request::Create { op, .. } => *op,
+            Request::CreateTtl(_) => OpCode::CreateTtl,
+            Request::Delete(_) => OpCode::Delete,
+            Request::Exists(_) => OpCode::Exists,
+            Request::GetData(_) => OpCode::GetData,
+            Request::SetData(_) => OpCode::SetData,
+            Request::GetAcl(_) => OpCode::GetAcl,
+            Request::SetAcl(_) => OpCode::SetAcl,
+            Request::GetChildren(_) => OpCode::GetChildren,
+            Request::GetChildren2(_) => OpCode::GetChildren2,
+            Request::GetAllChildrenNumber(_) => OpCode::GetAllChildrenNumber,
+            Request::GetEphemerals(_) => OpCode::GetEphemerals,
+            Request::Check(_) => OpCode::Check,
+            Request::Multi(_) => OpCode::Multi,
+            Request::MultiRead(_) => OpCode::MultiRead,
+            Request::Sync(_) => OpCode::Sync,
+            Request::Ping => OpCode::Ping,
+            Request::Auth(_) => OpCode::Auth,
+            Request::SetWatches(_) => OpCode::SetWatches2,
+            Request::AddWatch(_) => OpCode::AddWatch,
+            Request::CheckWatches(_) => OpCode::CheckWatches,
+            Request::RemoveWatches(_) => OpCode::RemoveWatches,
+            Request::WhoAmI => OpCode::WhoAmI,
+            Request::Reconfig(_) => OpCode::Reconfig,
+            Request::CloseSession => OpCode::CloseSession,
+        }
+    }
+
     /// Whether this request changes state (goes through the log).
     pub fn is_write(&self) -> bool {
         matches!(

@@ -7,9 +7,9 @@ use std::fmt::Write;
 use crate::pipeline::Core;
 
 /// Every four-letter word corral knows (the connection recognizes them by their first bytes).
-pub const WORDS: [&str; 13] = [
-    "ruok", "srvr", "stat", "conf", "cons", "envi", "mntr", "wchs", "dump", "isro", "srst", "crst",
-    "dirs",
+pub const WORDS: [&str; 15] = [
+    "ruok", "srvr", "stat", "conf", "cons", "envi", "mntr", "wchs", "wchc", "wchp", "dump", "isro",
+    "srst", "crst", "dirs",
 ];
 
 /// The version string scripts look for after `Zookeeper version: `.
@@ -38,6 +38,8 @@ impl Core {
             "envi" => envi(),
             "mntr" => self.mntr(),
             "wchs" => self.wchs(),
+            "wchc" => self.wchc(),
+            "wchp" => self.wchp(),
             "dump" => self.dump(),
             "srst" => {
                 self.stats.reset();
@@ -60,7 +62,7 @@ impl Core {
         let _ = writeln!(s, "Zookeeper version: {VERSION}");
         if with_clients {
             s.push_str("Clients:\n");
-            s.push_str(&self.cons());
+            s.push_str(&self.cons_lines(false));
             s.push('\n');
         }
         let (min, avg, max) = self.stats.latency_ms();
@@ -144,24 +146,102 @@ impl Core {
         self.registry.sessions.values().map(|s| s.fifo.len()).sum()
     }
 
-    fn cons(&self) -> String {
+    /// One line per connection: ZooKeeper's short form for `stat`, full form for `cons`.
+    fn cons_lines(&self, full: bool) -> String {
         let mut conns: Vec<_> = self.registry.conns.values().collect();
         conns.sort_by_key(|c| c.connected_at);
         let mut s = String::new();
         for c in conns {
-            let sid = c.session.unwrap_or(0);
-            let to = self.registry.sessions.get(&sid).map_or(0, |x| x.timeout_ms);
-            let _ = writeln!(
+            let _ = write!(
                 s,
-                " /{}[1](queued={},recved={},sent={},sid={:#x},to={})",
+                " /{}[1](queued={},recved={},sent={}",
                 c.outbox.peer,
                 c.outbox.queued_bytes(),
                 c.received,
-                c.sent,
-                sid,
-                to
+                c.sent
             );
+            if full {
+                let st = &c.stats;
+                let sid = c.session.unwrap_or(0);
+                let to = self.registry.sessions.get(&sid).map_or(0, |x| x.timeout_ms);
+                let (min, avg, max) = st.latency.latency_ms();
+                let _ = write!(
+                    s,
+                    ",sid={sid:#x},lop={},est={},to={to},lcxid={:#x},lzxid={:#x},lresp={},\
+                     llat={},minlat={min},avglat={},maxlat={max}",
+                    st.last_op,
+                    st.established_ms,
+                    st.last_cxid,
+                    st.last_zxid,
+                    st.last_response_ms,
+                    st.last_latency_ms,
+                    avg as u64,
+                );
+            }
+            s.push_str(")\n");
         }
+        s
+    }
+
+    fn cons(&self) -> String {
+        let mut s = self.cons_lines(true);
+        s.push('\n');
+        s
+    }
+
+    /// The data watches (ZooKeeper's `DataTree.getWatches`): (session, path) pairs.
+    fn data_watches(&self) -> Vec<(i64, String)> {
+        let mut v: Vec<(i64, String)> = self
+            .watches
+            .data_watches()
+            .into_iter()
+            .filter_map(|(conn, path)| {
+                let sid = self.registry.conns.get(&conn)?.session?;
+                Some((sid, path))
+            })
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    fn wchc(&self) -> String {
+        let mut s = String::new();
+        let mut current = None;
+        for (sid, path) in self.data_watches() {
+            if current != Some(sid) {
+                if current.is_some() {
+                    s.push('\n');
+                }
+                let _ = writeln!(s, "{sid:#x}");
+                current = Some(sid);
+            }
+            let _ = writeln!(s, "\t{path}");
+        }
+        s.push('\n');
+        s
+    }
+
+    fn wchp(&self) -> String {
+        let mut by_path: Vec<(String, i64)> = self
+            .data_watches()
+            .into_iter()
+            .map(|(sid, p)| (p, sid))
+            .collect();
+        by_path.sort();
+        let mut s = String::new();
+        let mut current: Option<String> = None;
+        for (path, sid) in by_path {
+            if current.as_deref() != Some(path.as_str()) {
+                if current.is_some() {
+                    s.push('\n');
+                }
+                let _ = writeln!(s, "{path}");
+                current = Some(path);
+            }
+            let _ = writeln!(s, "\t{sid:#x}");
+        }
+        s.push('\n');
         s
     }
 
@@ -191,12 +271,17 @@ impl Core {
         s
     }
 
+    /// Counts data watches only, as ZooKeeper's `DataTree.getWatchesSummary` does.
     fn wchs(&self) -> String {
+        let watches = self.data_watches();
+        let conns: std::collections::HashSet<i64> = watches.iter().map(|(s, _)| *s).collect();
+        let paths: std::collections::HashSet<&str> =
+            watches.iter().map(|(_, p)| p.as_str()).collect();
         format!(
             "{} connections watching {} paths\nTotal watches:{}\n",
-            self.watches.connection_count(),
-            self.watches.path_count(),
-            self.watches.watch_count()
+            conns.len(),
+            paths.len(),
+            watches.len()
         )
     }
 }

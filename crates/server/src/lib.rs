@@ -22,7 +22,6 @@ pub mod watch;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use corral_jute::frame::FRAME_EXTRA_BYTES;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
@@ -56,7 +55,8 @@ impl Server {
         let (core, committed) = pipeline::Core::new(self.cfg.clone());
         let (tx, rx) = mpsc::channel(limits::CORE_QUEUE_LEN);
         tokio::spawn(core.run(rx, committed));
-        let max_frame = self.cfg.jute_max_buffer_bytes + FRAME_EXTRA_BYTES;
+        // As ZooKeeper's server: a frame longer than jute.maxbuffer closes the connection.
+        let max_frame = self.cfg.jute_max_buffer_bytes;
         listener::run(self.listener, tx, self.cfg.max_client_cnxns, max_frame).await;
     }
 }

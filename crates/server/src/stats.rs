@@ -58,3 +58,64 @@ impl Default for ServerStats {
         ServerStats::new()
     }
 }
+
+/// Per-connection figures for `cons`, in ZooKeeper's field names.
+pub struct ConnStats {
+    /// Wall-clock ms when the connection was established (`est`).
+    pub established_ms: i64,
+    /// Short name of the last operation (`lop`), as ZooKeeper abbreviates it.
+    pub last_op: &'static str,
+    pub last_cxid: i32,
+    pub last_zxid: i64,
+    /// Wall-clock ms of the last response (`lresp`).
+    pub last_response_ms: i64,
+    pub last_latency_ms: u64,
+    pub latency: ServerStats,
+}
+
+impl ConnStats {
+    pub fn new(established_ms: i64) -> ConnStats {
+        ConnStats {
+            established_ms,
+            last_op: "NA",
+            last_cxid: -1,
+            last_zxid: -1,
+            last_response_ms: 0,
+            last_latency_ms: 0,
+            latency: ServerStats::new(),
+        }
+    }
+}
+
+/// ZooKeeper's four-character names for operations in `cons` (`lop=`).
+pub fn op_name(op: corral_jute::OpCode) -> &'static str {
+    use corral_jute::OpCode::*;
+    match op {
+        Create | Create2 | CreateContainer | CreateTtl => "CREA",
+        Delete | DeleteContainer => "DELE",
+        Exists => "EXIS",
+        GetData => "GETD",
+        SetData => "SETD",
+        GetAcl => "GETA",
+        SetAcl => "SETA",
+        GetChildren => "GETC",
+        GetChildren2 => "GETC",
+        Sync => "SYNC",
+        Ping => "PING",
+        Check => "CHEC",
+        Multi => "MULT",
+        MultiRead => "MLTR",
+        SetWatches | SetWatches2 => "SETW",
+        AddWatch => "ADDW",
+        CheckWatches => "CHKW",
+        RemoveWatches => "REMW",
+        GetEphemerals => "GETE",
+        GetAllChildrenNumber => "GETACN",
+        WhoAmI => "HOMI",
+        Reconfig => "RECO",
+        CloseSession => "CLOS",
+        CreateSession => "SESS",
+        Auth => "AUTH",
+        _ => "NA",
+    }
+}

@@ -49,7 +49,7 @@ impl Core {
             }) => {
                 let bytes =
                     reply::write_result(xid, zxid, &kind, &applied.result, &applied.multi_failure);
-                self.stats.record_latency(received.elapsed());
+                self.replied(conn, zxid, received);
                 self.send(conn, bytes, true);
             }
             Some(Queued::Connect { conn, .. }) => {

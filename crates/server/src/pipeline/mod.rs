@@ -161,6 +161,18 @@ impl Core {
         }
     }
 
+    /// Counts a request's answer in the server's and its connection's figures.
+    fn replied(&mut self, conn: ConnId, zxid: i64, received: Instant) {
+        let latency = received.elapsed();
+        self.stats.record_latency(latency);
+        if let Some(c) = self.registry.conns.get_mut(&conn) {
+            c.stats.latency.record_latency(latency);
+            c.stats.last_latency_ms = latency.as_millis() as u64;
+            c.stats.last_zxid = zxid;
+            c.stats.last_response_ms = wall_clock_ms();
+        }
+    }
+
     fn close_conn(&mut self, conn: ConnId) {
         if let Some(c) = self.registry.conns.get(&conn) {
             c.outbox.close();

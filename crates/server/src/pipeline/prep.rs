@@ -23,6 +23,8 @@ impl Core {
             return;
         };
         conn.received += 1;
+        conn.stats.last_cxid = xid;
+        conn.stats.last_op = crate::stats::op_name(req.op());
         let Some(session_id) = conn.session else {
             // The session moved to another connection or ended; this one is being closed.
             return;

@@ -34,6 +34,10 @@ impl Core {
         let zxid = self.tree.last_zxid();
         let bytes = match req {
             Request::Ping | Request::CloseSession => reply::error(xid, zxid, ErrorCode::Ok),
+            // ZooKeeper's FinalRequestProcessor refuses a NUL in an exists path (only there).
+            Request::Exists(r) if r.path.contains('\0') => {
+                reply::error(xid, zxid, ErrorCode::BadArguments)
+            }
             Request::Exists(r) => {
                 if r.watch {
                     self.watches.add(conn, &r.path, WatchKind::Data);
@@ -153,7 +157,7 @@ impl Core {
             // Writes and auth never reach here; answer rather than panic on a routing slip.
             _ => reply::error(xid, zxid, ErrorCode::SystemError),
         };
-        self.stats.record_latency(received.elapsed());
+        self.replied(conn, zxid, received);
         self.send(conn, bytes, true);
     }
 

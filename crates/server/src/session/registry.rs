@@ -13,6 +13,7 @@ use std::time::Instant;
 use corral_jute::{ErrorCode, Id, Request};
 
 use crate::pipeline::reply::ReplyKind;
+use crate::stats::ConnStats;
 
 use crate::outbox::Outbox;
 use crate::watch::ConnId;
@@ -26,7 +27,7 @@ pub struct Conn {
     pub received: u64,
     pub sent: u64,
     pub connected_at: Instant,
-    pub last_zxid: i64,
+    pub stats: ConnStats,
 }
 
 impl Conn {
@@ -39,7 +40,7 @@ impl Conn {
             received: 0,
             sent: 0,
             connected_at: Instant::now(),
-            last_zxid: 0,
+            stats: ConnStats::new(crate::pipeline::wall_clock_ms()),
         }
     }
 

@@ -222,6 +222,23 @@ impl WatchManager {
         self.by_conn.values().map(|s| s.len()).sum()
     }
 
+    /// (connection, path) of every watch in ZooKeeper's data-watch table: one-shot data and
+    /// exist watches, and persistent and persistent-recursive ones.
+    pub fn data_watches(&self) -> Vec<(ConnId, String)> {
+        let kinds = [
+            WatchKind::Data,
+            WatchKind::Persistent,
+            WatchKind::PersistentRecursive,
+        ];
+        let mut v = Vec::new();
+        for kind in kinds {
+            for (path, conns) in self.tables.get(&kind).into_iter().flatten() {
+                v.extend(conns.iter().map(|c| (*c, path.clone())));
+            }
+        }
+        v
+    }
+
     /// Paths watched per connection, for the `wchc` / `dump`-style reports.
     pub fn paths_of(&self, conn: ConnId) -> Vec<String> {
         let mut v: Vec<String> = self
