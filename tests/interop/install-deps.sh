@@ -23,6 +23,7 @@ for p in "${packages[@]}"; do
   fi
 done
 command -v javac >/dev/null 2>&1 || missing+=(default-jdk-headless)
+python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
 
 if ((${#missing[@]})); then
   sudo=""
@@ -32,5 +33,15 @@ if ((${#missing[@]})); then
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore \
-  -r "$here/requirements.txt"
+export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1
+pip_log="$(mktemp)"
+trap 'rm -f "$pip_log"' EXIT
+if ! python3 -m pip install -q -r "$here/requirements.txt" 2>"$pip_log"; then
+  # Debian's own python3 is "externally managed" (PEP 668); these are test-only packages.
+  if grep -q externally-managed "$pip_log"; then
+    python3 -m pip install -q --break-system-packages -r "$here/requirements.txt"
+  else
+    cat "$pip_log" >&2
+    exit 1
+  fi
+fi

@@ -71,11 +71,17 @@ impl<'a> Reader<'a> {
         Ok(self.take(1, "boolean")?[0] != 0)
     }
 
-    /// A length prefix; -1 (and, as Java's jute reads it, any negative) means null.
+    /// A string or buffer length prefix; -1 means null. Any other negative is invalid, as
+    /// ZooKeeper's `BinaryInputArchive.checkLength` rejects it ("Unreasonable length").
     fn read_len(&mut self, what: &str) -> Result<Option<usize>, DecodeError> {
         let len = self.read_i32()?;
-        if len < 0 {
+        if len == -1 {
             return Ok(None);
+        }
+        if len < 0 {
+            return Err(DecodeError::invalid(format!(
+                "negative {what} length {len}"
+            )));
         }
         let len = len as usize;
         if len > self.remaining() {
@@ -107,7 +113,8 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A vector's element count; null reads as empty. Each element is at least
+    /// A vector's element count; null (and any negative, as ZooKeeper's `BinaryIndex` counts
+    /// down from it) reads as empty. Each element is at least
     /// `min_elem_bytes` long, which bounds the count by the bytes left before allocation.
     pub fn read_vec_len(&mut self, min_elem_bytes: usize) -> Result<usize, DecodeError> {
         let len = self.read_i32()?;
@@ -261,4 +268,53 @@ macro_rules! record {
 /// An empty record: requests with no body (ping, closeSession, whoAmI).
 impl Encode for () {
     fn encode(&self, _: &mut Vec<u8>) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_len(len: i32) -> Vec<u8> {
+        let mut b = len.to_be_bytes().to_vec();
+        b.extend_from_slice(b"abc");
+        b
+    }
+
+    #[test]
+    fn minus_one_length_is_null() {
+        let b = with_len(-1);
+        assert_eq!(Reader::new(&b).read_opt_buffer(), Ok(None));
+        assert_eq!(Reader::new(&b).read_string(), Ok(String::new()));
+    }
+
+    // Regression: lengths below -1 were read as null; ZooKeeper 3.8 rejects them.
+    #[test]
+    fn other_negative_lengths_are_invalid() {
+        for len in [-2, i32::MIN] {
+            let b = with_len(len);
+            assert!(matches!(
+                Reader::new(&b).read_opt_buffer(),
+                Err(DecodeError::Invalid(_))
+            ));
+            assert!(matches!(
+                Reader::new(&b).read_string(),
+                Err(DecodeError::Invalid(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn negative_vector_length_is_empty() {
+        let b = with_len(-5);
+        assert_eq!(Vec::<String>::decode(&mut Reader::new(&b)), Ok(vec![]));
+    }
+
+    #[test]
+    fn length_past_the_bytes_left_is_invalid_before_allocating() {
+        let b = with_len(i32::MAX);
+        assert!(matches!(
+            Reader::new(&b).read_buffer(),
+            Err(DecodeError::Invalid(_))
+        ));
+    }
 }
