@@ -51,6 +51,9 @@ pub enum CoreMsg {
     },
 }
 
+/// The server id a standalone ZooKeeper puts in the top byte of its session ids.
+const STANDALONE_SERVER_ID: u64 = 1;
+
 /// Messages the core handles before it looks at timers and commits again.
 const MAX_MESSAGES_PER_TURN: usize = 256;
 
@@ -73,8 +76,9 @@ impl Core {
         tree.set_extended_types_enabled(cfg.extended_types_enabled);
         let (log, committed) = MemoryLog::new(tree.last_zxid());
         let now_ms = wall_clock_ms();
-        // ZooKeeper's scheme: milliseconds in the middle bits, the server id (0) on top.
-        let next_session_id = ((now_ms << 24) as u64 >> 8) as i64;
+        // ZooKeeper's scheme: the low 40 bits of the clock in the middle, the server id on
+        // top (1 for a standalone server, so ids read 0x01…).
+        let next_session_id = (((now_ms << 24) as u64 >> 8) | (STANDALONE_SERVER_ID << 56)) as i64;
         let core = Core {
             tracker: SessionTracker::new(cfg.tick_time_ms),
             cfg,
