@@ -131,7 +131,14 @@ async fn read_loop(
                 Err(e) => return Err(e.to_string()),
             };
             let start = consumed + LENGTH_PREFIX_BYTES;
-            let (xid, req) = decode_request(&buf[start..start + len])?;
+            let (xid, req) = match decode_request(&buf[start..start + len])? {
+                Decoded::Request(xid, req) => (xid, req),
+                Decoded::UnknownOp(xid, op) => {
+                    // As ZooKeeper: answer Unimplemented, then close.
+                    let _ = core.send(CoreMsg::Refuse { conn, xid }).await;
+                    return Err(format!("unknown op code {op}"));
+                }
+            };
             consumed = start + len;
             tokio::select! {
                 p = permits.acquire() => p.map_err(|_| "closed")?.forget(),
@@ -155,12 +162,18 @@ async fn read_loop(
     }
 }
 
-fn decode_request(payload: &[u8]) -> Result<(i32, Request), String> {
+enum Decoded {
+    Request(i32, Request),
+    /// A well-framed request with an op code this server does not know: (xid, op).
+    UnknownOp(i32, i32),
+}
+
+fn decode_request(payload: &[u8]) -> Result<Decoded, String> {
     let mut r = Reader::new(payload);
     let h = RequestHeader::decode(&mut r).map_err(|e| format!("bad request header: {e}"))?;
     match Request::decode(h.op, &mut r) {
-        Ok(Some(req)) => Ok((h.xid, req)),
-        Ok(None) => Err(format!("unknown op code {}", h.op)),
+        Ok(Some(req)) => Ok(Decoded::Request(h.xid, req)),
+        Ok(None) => Ok(Decoded::UnknownOp(h.xid, h.op)),
         Err(e) => Err(format!("bad request (op {}): {e}", h.op)),
     }
 }

@@ -71,6 +71,12 @@ async fn unknown_opcode_and_truncated_record_close() {
     let mut ok = Client::connect(addr).await;
     let mut c = Client::connect(addr).await;
     c.send(1, 9999, &()).await;
+    let (h, _) = c.reply().await;
+    assert_eq!(
+        (h.xid, h.err),
+        (1, ErrorCode::Unimplemented.as_i32()),
+        "answered as ZooKeeper"
+    );
     assert!(c.closed_by_server().await);
     let mut c = Client::connect(addr).await;
     // getData whose path length claims more bytes than the frame holds.

@@ -42,6 +42,9 @@ pub enum CoreMsg {
         req: Request,
         received: Instant,
     },
+    /// A request this server cannot run (an unknown op code): answer `Unimplemented` in
+    /// FIFO order; the connection closes after it.
+    Refuse { conn: ConnId, xid: i32 },
     /// The connection is gone (either side closed it).
     Closed { conn: ConnId },
     /// A four-letter word; the answer is the text to send back.
@@ -133,6 +136,7 @@ impl Core {
                 req,
                 received,
             } => self.request(conn, xid, req, received),
+            CoreMsg::Refuse { conn, xid } => self.refuse(conn, xid),
             CoreMsg::Closed { conn } => {
                 self.registry.remove_conn(conn);
                 self.watches.remove_conn(conn);

@@ -98,6 +98,24 @@ impl Core {
         }
     }
 
+    /// An unknown op code: `Unimplemented`, in the session's FIFO order.
+    pub(super) fn refuse(&mut self, conn_id: ConnId, xid: i32) {
+        let Some(session_id) = self.registry.conns.get(&conn_id).and_then(|c| c.session) else {
+            return;
+        };
+        if self.registry.sessions.contains_key(&session_id) {
+            let err = ErrorCode::Unimplemented;
+            self.enqueue_read(
+                session_id,
+                Queued::Failed {
+                    conn: conn_id,
+                    xid,
+                    err,
+                },
+            );
+        }
+    }
+
     /// Answers a read (or a request refused before the log) now, or queues it behind its
     /// session's uncommitted writes.
     fn enqueue_read(&mut self, session_id: i64, item: Queued) {
