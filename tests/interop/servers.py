@@ -28,7 +28,8 @@ START_TIMEOUT_S = 60
 # zoo.cfg keys that Apache ZooKeeper reads only as Java system properties; corral reads them
 # from zoo.cfg. `znode.container.checkIntervalMs` paces both container and TTL reaping.
 ZK_SYSTEM_PROPERTY_KEYS = ("znode.container.checkIntervalMs",
-                           "znode.container.maxNeverUsedIntervalMs")
+                           "znode.container.maxNeverUsedIntervalMs",
+                           "zookeeper.DigestAuthenticationProvider.superDigest")
 
 
 def free_port():

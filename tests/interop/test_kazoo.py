@@ -382,6 +382,29 @@ def test_digest_acl_enforced(make_client):
     other.delete("/sec")
 
 
+def test_super_digest_bypasses_acls(start_server, make_client):
+    # zoo.cfg's superDigest (ZooKeeper's DigestAuthenticationProvider.superDigest property):
+    # whoever authenticates as that digest passes every ACL check.
+    super_id = make_digest_acl("super", "secret").id.id
+    server = start_server(extra_cfg={
+        "zookeeper.DigestAuthenticationProvider.superDigest": super_id})
+    owner, admin, stranger = (make_client(hosts=server.hosts) for _ in range(3))
+    owner.add_auth("digest", "u:p")
+    owner.create("/locked", b"mine", acl=[make_digest_acl("u", "p", all=True)])
+    owner.create("/locked/child")
+    with pytest.raises(NoAuthError):
+        stranger.get("/locked")
+    admin.add_auth("digest", "super:secret")
+    assert admin.get("/locked")[0] == b"mine"
+    admin.set("/locked", b"taken")
+    admin.delete("/locked/child")
+    acls, _ = admin.get_acls("/locked")
+    assert acls[0].id.id == make_digest_acl("u", "p").id.id, "super sees digests unredacted"
+    stranger.add_auth("digest", "super:wrong")
+    with pytest.raises(NoAuthError):
+        stranger.get("/locked")
+
+
 def test_read_only_acl_and_digest_redaction(make_client):
     zk = make_client()
     zk.create("/ro", b"r", acl=[make_acl("world", "anyone", read=True)])
