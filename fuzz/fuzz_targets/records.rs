@@ -5,9 +5,7 @@
 
 use std::fmt::Debug;
 
-use corral_jute::request::{
-    decode_multi, decode_multi_results, encode_multi, encode_multi_results,
-};
+use corral_jute::request::{MultiRequest, MultiResponse};
 use corral_jute::*;
 use libfuzzer_sys::fuzz_target;
 
@@ -20,38 +18,6 @@ fn round_trip<T: Encode + Decode + PartialEq + Debug>(data: &[u8]) {
         .unwrap_or_else(|e| panic!("re-encoded {value:?} does not decode: {e}"));
     assert_eq!(value, again, "round trip changed the value");
     assert_eq!(bytes, again.to_bytes(), "encoding is not a fixed point");
-}
-
-/// `MultiOperationRecord` as one value.
-#[derive(Debug, PartialEq)]
-struct Multi(Vec<MultiOp>);
-
-impl Encode for Multi {
-    fn encode(&self, out: &mut Vec<u8>) {
-        encode_multi(&self.0, out)
-    }
-}
-
-impl Decode for Multi {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        decode_multi(r).map(Multi)
-    }
-}
-
-/// `MultiResponse` as one value.
-#[derive(Debug, PartialEq)]
-struct MultiResults(Vec<MultiResult>);
-
-impl Encode for MultiResults {
-    fn encode(&self, out: &mut Vec<u8>) {
-        encode_multi_results(&self.0, out)
-    }
-}
-
-impl Decode for MultiResults {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        decode_multi_results(r).map(MultiResults)
-    }
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -90,6 +56,6 @@ fuzz_target!(|data: &[u8]| {
     round_trip::<Stat>(data);
     round_trip::<Acl>(data);
     round_trip::<Vec<Acl>>(data);
-    round_trip::<Multi>(data);
-    round_trip::<MultiResults>(data);
+    round_trip::<MultiRequest>(data);
+    round_trip::<MultiResponse>(data);
 });

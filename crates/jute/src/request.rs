@@ -385,3 +385,35 @@ mod tests {
         ));
     }
 }
+
+/// A whole `MultiOperationRecord`: the body of `multi` and `multiRead`, as one record.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MultiRequest(pub Vec<MultiOp>);
+
+impl Encode for MultiRequest {
+    fn encode(&self, out: &mut Vec<u8>) {
+        encode_multi(&self.0, out)
+    }
+}
+
+impl Decode for MultiRequest {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        decode_multi(r).map(MultiRequest)
+    }
+}
+
+/// A whole `MultiResponse`, as one record.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MultiResponse(pub Vec<MultiResult>);
+
+impl Encode for MultiResponse {
+    fn encode(&self, out: &mut Vec<u8>) {
+        encode_multi_results(&self.0, out)
+    }
+}
+
+impl Decode for MultiResponse {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        decode_multi_results(r).map(MultiResponse)
+    }
+}

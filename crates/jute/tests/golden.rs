@@ -9,9 +9,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 
-use corral_jute::request::{
-    decode_multi, decode_multi_results, encode_multi, encode_multi_results,
-};
+use corral_jute::request::{MultiRequest, MultiResponse};
 use corral_jute::*;
 
 /// The golden file's records by name, and the failures found so far, so that one run reports
@@ -111,38 +109,6 @@ fn unhex(s: &str) -> Vec<u8> {
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-/// A whole `MultiOperationRecord`, so it goes through `Golden::check` like any record.
-#[derive(Debug, PartialEq)]
-struct Multi(Vec<MultiOp>);
-
-impl Encode for Multi {
-    fn encode(&self, out: &mut Vec<u8>) {
-        encode_multi(&self.0, out)
-    }
-}
-
-impl Decode for Multi {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        decode_multi(r).map(Multi)
-    }
-}
-
-/// A whole `MultiResponse`.
-#[derive(Debug, PartialEq)]
-struct MultiResults(Vec<MultiResult>);
-
-impl Encode for MultiResults {
-    fn encode(&self, out: &mut Vec<u8>) {
-        encode_multi_results(&self.0, out)
-    }
-}
-
-impl Decode for MultiResults {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        decode_multi_results(r).map(MultiResults)
-    }
 }
 
 // The Java program's shared values.
@@ -510,7 +476,7 @@ fn every_record_matches_zookeeper() {
     // multi.
     g.check(
         "multi_request",
-        Multi(vec![
+        MultiRequest(vec![
             MultiOp::Create {
                 op: OpCode::Create,
                 req: create("/m/a", Some(b"a"), Acl::open(), create_flags::PERSISTENT),
@@ -552,15 +518,15 @@ fn every_record_matches_zookeeper() {
     );
     g.check(
         "multi_read_request",
-        Multi(vec![
+        MultiRequest(vec![
             MultiOp::GetChildren(path_watch("/m", false)),
             MultiOp::GetData(path_watch("/m/a", false)),
         ]),
     );
-    g.check("multi_request_empty", Multi(vec![]));
+    g.check("multi_request_empty", MultiRequest(vec![]));
     g.check(
         "multi_response",
-        MultiResults(vec![
+        MultiResponse(vec![
             MultiResult::Create {
                 path: "/m/a".into(),
             },
@@ -575,7 +541,7 @@ fn every_record_matches_zookeeper() {
     );
     g.check(
         "multi_response_failed",
-        MultiResults(vec![
+        MultiResponse(vec![
             MultiResult::Error { err: 0 },
             MultiResult::Error {
                 err: ErrorCode::NoNode.as_i32(),
@@ -587,7 +553,7 @@ fn every_record_matches_zookeeper() {
     );
     g.check(
         "multi_read_response",
-        MultiResults(vec![
+        MultiResponse(vec![
             MultiResult::GetChildren { children: paths() },
             MultiResult::GetData {
                 data: Some(b"hello world".to_vec()),
