@@ -11,6 +11,7 @@
 //! - `apply`: `DataTree::apply`, every check in ZooKeeper's order, then the change.
 //! - `reads`: the reads, with ZooKeeper's error codes and ACL checks.
 //! - `digest`: the hash behind `DataTree::digest`.
+//! - [`snapshot`]: the versioned snapshot file format, its directory and recovery.
 //!
 //! API contract the server relies on (implementations must keep it):
 //! - `DataTree::new()` holds `/`, `/zookeeper`, `/zookeeper/quota`, `/zookeeper/config` as a
@@ -26,6 +27,7 @@ pub mod node;
 pub mod path;
 mod reads;
 pub mod sessions;
+pub mod snapshot;
 mod tree;
 pub mod txn;
 

@@ -65,6 +65,13 @@ impl Sessions {
         self.ephemeral_count
     }
 
+    /// The owners holding at least one ephemeral, ascending.
+    pub fn owners(&self) -> Vec<i64> {
+        let mut v: Vec<i64> = self.ephemerals.keys().copied().collect();
+        v.sort_unstable();
+        v
+    }
+
     pub(crate) fn add_ephemeral(&mut self, owner: i64, path: &str) {
         if self
             .ephemerals

@@ -17,7 +17,7 @@ use corral_jute::Acl;
 use crate::ephemeral::NodeKind;
 use crate::node::{Node, StatPersisted};
 use crate::path::split_raw;
-use crate::sessions::Sessions;
+use crate::sessions::{Session, Sessions};
 
 /// The inverse of one primitive, kept while a multi runs.
 #[derive(Debug)]
@@ -170,6 +170,74 @@ impl DataTree {
         assert_eq!(size, self.data_size, "data size drifted");
         assert_eq!(ephemerals, self.sessions.ephemeral_count());
         assert!(self.undo.is_none());
+    }
+
+    // ---- rebuilding from a snapshot ----
+
+    /// The start of a rebuild: a tree holding only `root` (whose children the following
+    /// `restore_node` calls add), no sessions, at `last_zxid`. `node_count` (all nodes, root
+    /// included) sizes the node map; the caller bounds it.
+    pub fn restore_root(
+        root: Node,
+        last_zxid: i64,
+        extended_types_enabled: bool,
+        node_count: usize,
+    ) -> DataTree {
+        assert!(
+            root.children().is_empty(),
+            "restore_root takes a childless root"
+        );
+        let mut t = DataTree {
+            nodes: HashMap::with_capacity(node_count),
+            sessions: Sessions::default(),
+            containers: BTreeSet::new(),
+            ttls: BTreeSet::new(),
+            last_zxid,
+            extended_types_enabled,
+            data_size: node_size(ROOT, &root),
+            digest: root.digest(ROOT),
+            undo: None,
+        };
+        t.index(ROOT, &root, true);
+        t.nodes.insert(ROOT.to_string(), root);
+        t
+    }
+
+    /// Adds a node read from a snapshot (its `children` must be empty: they are rebuilt as
+    /// they are restored). Refuses, with the reason, what `apply` could never have produced:
+    /// an invalid path, a missing or ephemeral parent, a duplicate, children listed in `node`.
+    pub fn restore_node(&mut self, path: String, node: Node) -> Result<(), String> {
+        crate::path::validate_path(&path).map_err(|_| format!("invalid path {path:?}"))?;
+        if path == ROOT {
+            return Err("a second root".to_string());
+        }
+        if !node.children().is_empty() {
+            return Err(format!("{path} arrives with children"));
+        }
+        if self.nodes.contains_key(&path) {
+            return Err(format!("{path} appears twice"));
+        }
+        let (parent, _) = split_raw(&path).expect("validated paths contain '/'");
+        match self.nodes.get(key(parent)) {
+            None => return Err(format!("{path} has no parent")),
+            Some(p) if p.kind() == NodeKind::Ephemeral => {
+                return Err(format!("{path} is the child of an ephemeral"))
+            }
+            Some(_) => {}
+        }
+        self.insert_node(path, node);
+        Ok(())
+    }
+
+    /// Adds a session read from a snapshot.
+    pub fn restore_session(&mut self, id: i64, session: Session) {
+        self.sessions.open(id, session);
+    }
+
+    /// The sessions that own at least one ephemeral, ascending (a restored tree checks each
+    /// is open: ephemerals never outlive their session).
+    pub fn ephemeral_owners(&self) -> Vec<i64> {
+        self.sessions.owners()
     }
 
     // ---- primitives: the only code that changes nodes ----

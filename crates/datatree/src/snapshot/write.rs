@@ -1,0 +1,148 @@
+//! The encoder: one pass over the tree into any `Write`, through a fixed buffer, with the
+//! CRC32C folded in as each buffer is flushed. Nothing proportional to the tree's data is held
+//! besides the sorted list of node references.
+
+use std::io::{self, Write};
+
+use crate::ephemeral::NodeKind;
+use crate::node::Node;
+use crate::tree::DataTree;
+
+use super::{FormatVersion, SnapshotMeta, MAGIC};
+
+/// Bytes gathered before one `write_all` to the inner writer.
+const WRITE_BUF_BYTES: usize = 256 << 10;
+
+/// Writes `tree` as a snapshot at `meta` and returns the number of bytes written. The output
+/// is a pure function of the tree's state and `meta`. Panics if `meta.last_zxid` is before the
+/// tree's last applied zxid (the snapshot would claim less than it holds).
+pub fn write_snapshot<W: Write>(tree: &DataTree, meta: &SnapshotMeta, w: W) -> io::Result<u64> {
+    assert!(
+        meta.last_zxid >= tree.last_zxid(),
+        "snapshot at zxid {} of a tree at {}",
+        meta.last_zxid,
+        tree.last_zxid()
+    );
+    let mut out = Output {
+        inner: w,
+        buf: Vec::with_capacity(WRITE_BUF_BYTES),
+        crc: 0,
+        written: 0,
+    };
+    // Byte order of path: a prefix sorts first, so every parent precedes its children.
+    let mut nodes: Vec<(&str, &Node)> = tree.nodes().collect();
+    nodes.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let sessions = tree.session_ids(); // ascending
+
+    out.put(&MAGIC)?;
+    out.put(&(FormatVersion::CURRENT as u32).to_le_bytes())?;
+    out.put(&meta.last_zxid.to_le_bytes())?;
+    out.put(&(nodes.len() as u64).to_le_bytes())?;
+    out.put(&(sessions.len() as u64).to_le_bytes())?;
+    out.bytes(&meta.raft_meta)?;
+    for (path, node) in nodes {
+        write_node(&mut out, path, node)?;
+    }
+    for id in sessions {
+        let s = tree.session(id).expect("listed sessions exist");
+        out.put(&id.to_le_bytes())?;
+        out.put(&s.timeout_ms.to_le_bytes())?;
+        out.bytes(&s.passwd)?;
+    }
+    out.put(&tree.digest().to_le_bytes())?;
+    out.flush_buf()?;
+    let crc = out.crc;
+    out.inner.write_all(&crc.to_le_bytes())?;
+    out.inner.flush()?;
+    Ok(out.written + 4)
+}
+
+fn write_node<W: Write>(out: &mut Output<W>, path: &str, node: &Node) -> io::Result<()> {
+    out.bytes(path.as_bytes())?;
+    match node.data() {
+        None => out.put(&(-1i32).to_le_bytes())?,
+        Some(d) => {
+            let len = i32::try_from(d.len()).map_err(|_| too_long("data", path))?;
+            out.put(&len.to_le_bytes())?;
+            out.put(d)?;
+        }
+    }
+    out.put(&(node.acl().len() as u32).to_le_bytes())?;
+    for a in node.acl() {
+        out.put(&a.perms.to_le_bytes())?;
+        out.bytes(a.id.scheme.as_bytes())?;
+        out.bytes(a.id.id.as_bytes())?;
+    }
+    let s = node.persisted();
+    let mut fixed = [0u8; 61];
+    let mut at = 0;
+    for w in [s.czxid, s.mzxid, s.ctime, s.mtime] {
+        fixed[at..at + 8].copy_from_slice(&w.to_le_bytes());
+        at += 8;
+    }
+    for w in [s.version, s.cversion, s.aversion] {
+        fixed[at..at + 4].copy_from_slice(&w.to_le_bytes());
+        at += 4;
+    }
+    for w in [s.ephemeral_owner, s.pzxid] {
+        fixed[at..at + 8].copy_from_slice(&w.to_le_bytes());
+        at += 8;
+    }
+    fixed[at] = kind_byte(node.kind());
+    out.put(&fixed)
+}
+
+pub(super) fn kind_byte(kind: NodeKind) -> u8 {
+    match kind {
+        NodeKind::Persistent => 0,
+        NodeKind::Ephemeral => 1,
+        NodeKind::Container => 2,
+        NodeKind::Ttl => 3,
+    }
+}
+
+fn too_long(what: &str, path: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("{what} of {path} too long for a snapshot"),
+    )
+}
+
+/// A buffered writer that checksums what it passes on.
+struct Output<W> {
+    inner: W,
+    buf: Vec<u8>,
+    crc: u32,
+    written: u64,
+}
+
+impl<W: Write> Output<W> {
+    fn put(&mut self, b: &[u8]) -> io::Result<()> {
+        if self.buf.len() + b.len() > WRITE_BUF_BYTES {
+            self.flush_buf()?;
+        }
+        if b.len() > WRITE_BUF_BYTES {
+            self.crc = crc32c::crc32c_append(self.crc, b);
+            self.inner.write_all(b)?;
+            self.written += b.len() as u64;
+        } else {
+            self.buf.extend_from_slice(b);
+        }
+        Ok(())
+    }
+
+    /// A `u32` length, then the bytes.
+    fn bytes(&mut self, b: &[u8]) -> io::Result<()> {
+        let len = u32::try_from(b.len()).map_err(|_| too_long("field", "a node"))?;
+        self.put(&len.to_le_bytes())?;
+        self.put(b)
+    }
+
+    fn flush_buf(&mut self) -> io::Result<()> {
+        self.crc = crc32c::crc32c_append(self.crc, &self.buf);
+        self.inner.write_all(&self.buf)?;
+        self.written += self.buf.len() as u64;
+        self.buf.clear();
+        Ok(())
+    }
+}
