@@ -192,7 +192,8 @@ impl ReadOp {
 /// The result of one op of `multi` or `multiRead`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OpResult {
-    /// `stat` is present when the server used `create2` (always, for this client's creates).
+    /// `stat` is present when the server sends it (corral does for `create2`; ZooKeeper 3.8
+    /// sends only the path inside `multi`).
     Create {
         path: String,
         stat: Option<Stat>,
