@@ -1,0 +1,75 @@
+//! The openraft type config: which types corral's Raft carries.
+//!
+//! - `NodeId` is `u64`: ZooKeeper's `server.N` id (myid), so an operator's numbering carries over.
+//! - `Node` is [`CorralNode`]: the addresses other servers and clients use to reach a member.
+//! - `D` is [`LogPayload`]: one serialized server entry (a stamped Txn and its origin), kept as
+//!   bytes so this crate does not depend on the server's `Entry` type. The server encodes it; the
+//!   state machine adapter (later) decodes it and calls `datatree::apply`.
+//! - `R` is [`ApplyResponse`]: only the zxid. The reply a client sees comes from the local apply
+//!   in `pipeline::commit`, not from openraft's write response (ARCHITECTURE.md, "One write").
+//! - `SnapshotData` is `Cursor<Vec<u8>>`: the data tree lives in memory, so a snapshot is a byte
+//!   image of it; openraft streams it in chunks from memory. Durable snapshots are written by
+//!   the snapshot store as files of our own format (temp file, fsync, rename), independent of
+//!   this in-flight representation. A file handle here would buy nothing until trees outgrow
+//!   memory, and changing it later is a type-config change confined to this crate.
+
+use std::fmt;
+use std::io::Cursor;
+
+use serde::{Deserialize, Serialize};
+
+openraft::declare_raft_types!(
+    /// corral's Raft types. Named only inside `crates/raft`.
+    pub TypeConfig:
+        D            = LogPayload,
+        R            = ApplyResponse,
+        NodeId       = u64,
+        Node         = CorralNode,
+        Entry        = openraft::Entry<TypeConfig>,
+        SnapshotData = Cursor<Vec<u8>>,
+        AsyncRuntime = openraft::TokioRuntime,
+);
+
+/// A member's addresses, as `zoo.cfg`'s `server.N=host:peerPort;clientPort` gives them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CorralNode {
+    /// `host:port` for server-to-server traffic (Raft RPCs, forwarded writes).
+    pub peer_addr: String,
+    /// `host:port` clients connect to; told to clients and operators, never dialled by peers.
+    pub client_addr: String,
+}
+
+impl fmt::Display for CorralNode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "peer={} client={}", self.peer_addr, self.client_addr)
+    }
+}
+
+/// One server entry, serialized by the server. Opaque to Raft and to the log store.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogPayload(pub Vec<u8>);
+
+impl fmt::Debug for LogPayload {
+    // Entries can be large; logs and test failures need the size, not the bytes.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "LogPayload({} bytes)", self.0.len())
+    }
+}
+
+/// What applying an entry answers to the proposer: the zxid the entry was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplyResponse {
+    /// The entry's Raft log index, which is its zxid (ARCHITECTURE.md, Decisions).
+    pub zxid: u64,
+}
+
+pub type NodeId = u64;
+pub type LogId = openraft::LogId<NodeId>;
+pub type Vote = openraft::Vote<NodeId>;
+pub type Entry = openraft::Entry<TypeConfig>;
+pub type EntryPayload = openraft::EntryPayload<TypeConfig>;
+pub type Membership = openraft::Membership<NodeId, CorralNode>;
+pub type StoredMembership = openraft::StoredMembership<NodeId, CorralNode>;
+pub type SnapshotMeta = openraft::SnapshotMeta<NodeId, CorralNode>;
+pub type Snapshot = openraft::storage::Snapshot<TypeConfig>;
+pub type StorageError = openraft::StorageError<NodeId>;
