@@ -1,4 +1,6 @@
-//! The one binary: `corral server [--config zoo.cfg]`.
+//! The one binary: `corral server [--config zoo.cfg]`, `corral admin ...`.
+
+mod admin;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,9 +9,11 @@ use corral_server::{Config, Server};
 
 const USAGE: &str = "\
 usage: corral server [--config ZOO_CFG]
+       corral admin dump-snapshot FILE
 
   server            serve ZooKeeper clients (default: port 2181, data in ./corral-data)
   --config FILE     read settings from a ZooKeeper zoo.cfg
+  admin             offline tools (dump-snapshot FILE: print a snapshot)
 ";
 
 fn main() -> ExitCode {
@@ -23,6 +27,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("server") => server(&args[1..]),
+        Some("admin") => admin::run(&args[1..]),
         Some("--version" | "version") => {
             println!("corral {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS

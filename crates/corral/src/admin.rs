@@ -1,0 +1,218 @@
+//! `corral admin ...`: offline tools for operators. `dump-snapshot FILE` prints a snapshot the
+//! way ZooKeeper's `SnapshotFormatter` does (each znode's stat, then the sessions, then the last
+//! zxid), adding what corral's format also holds: node kind, a data preview, the ACL, the digest
+//! and the checksum verdict. It streams: no tree is built, so it also shows a damaged file up to
+//! the damage, then names the error.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use corral_datatree::node::Node;
+use corral_datatree::snapshot::{SnapshotError, SnapshotReader};
+use corral_datatree::NodeKind;
+
+/// Data bytes shown before the preview is cut.
+const DATA_PREVIEW_BYTES: usize = 40;
+
+pub const USAGE: &str = "\
+usage: corral admin dump-snapshot FILE
+
+  dump-snapshot FILE   print a snapshot's meta, znodes and sessions (SnapshotFormatter style)
+";
+
+pub fn run(args: &[String]) -> ExitCode {
+    match args {
+        [cmd, file] if cmd == "dump-snapshot" => {
+            let stdout = io::stdout();
+            let mut out = io::BufWriter::new(stdout.lock());
+            let result = dump_snapshot(Path::new(file), &mut out);
+            let flushed = out.flush();
+            match (result, flushed) {
+                (Ok(()), Ok(())) => ExitCode::SUCCESS,
+                (Err(e), _) => {
+                    eprintln!("corral: {file}: {e}");
+                    ExitCode::from(1)
+                }
+                (_, Err(e)) => {
+                    eprintln!("corral: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        _ => {
+            eprint!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum DumpError {
+    Snapshot(SnapshotError),
+    Output(io::Error),
+}
+
+impl std::fmt::Display for DumpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DumpError::Snapshot(e) => write!(f, "{e}"),
+            DumpError::Output(e) => write!(f, "cannot write: {e}"),
+        }
+    }
+}
+
+impl From<SnapshotError> for DumpError {
+    fn from(e: SnapshotError) -> Self {
+        DumpError::Snapshot(e)
+    }
+}
+
+impl From<io::Error> for DumpError {
+    fn from(e: io::Error) -> Self {
+        DumpError::Output(e)
+    }
+}
+
+/// Prints the snapshot at `path` to `out`; fails at the first problem with the file.
+pub fn dump_snapshot(path: &Path, out: &mut impl Write) -> Result<(), DumpError> {
+    let io_err = |source| SnapshotError::Io { offset: 0, source };
+    let file = File::open(path).map_err(io_err)?;
+    let len = file.metadata().map_err(io_err)?.len();
+    let mut rd = SnapshotReader::open(file, len)?;
+    let h = rd.header().clone();
+    writeln!(out, "Snapshot format version: {}", h.version as u32)?;
+    writeln!(out, "Last zxid: {:#x}", h.meta.last_zxid)?;
+    writeln!(out, "Raft meta: {} bytes", h.meta.raft_meta.len())?;
+    writeln!(out, "ZNode Details (count={}):", h.node_count)?;
+    let mut ephemerals: BTreeMap<i64, usize> = BTreeMap::new();
+    while let Some((path, node)) = rd.next_node()? {
+        if node.kind() == NodeKind::Ephemeral {
+            *ephemerals
+                .entry(node.persisted().ephemeral_owner)
+                .or_default() += 1;
+        }
+        print_node(out, &path, &node)?;
+    }
+    writeln!(out, "----")?;
+    writeln!(out, "Session Details (sid, timeout, ephemeralCount):")?;
+    while let Some((id, s)) = rd.next_session()? {
+        let count = ephemerals.get(&id).copied().unwrap_or(0);
+        writeln!(out, "{:#016x}, {}, {count}", id as u64, s.timeout_ms)?;
+    }
+    let digest = rd.finish()?;
+    writeln!(out, "----")?;
+    writeln!(out, "Last zxid: {:#x}", h.meta.last_zxid)?;
+    writeln!(out, "Digest: {digest:#018x}")?;
+    writeln!(out, "Checksum: ok ({len} bytes)")?;
+    Ok(())
+}
+
+fn print_node(out: &mut impl Write, path: &str, node: &Node) -> io::Result<()> {
+    let s = node.persisted();
+    // SnapshotFormatter's `%#016x`: 0x and 14 digits.
+    let hex = |v: i64| format!("{:#016x}", v as u64);
+    writeln!(out, "----")?;
+    writeln!(out, "{path}")?;
+    writeln!(out, "  cZxid = {}", hex(s.czxid))?;
+    writeln!(out, "  ctime = {}", java_date_utc(s.ctime))?;
+    writeln!(out, "  mZxid = {}", hex(s.mzxid))?;
+    writeln!(out, "  mtime = {}", java_date_utc(s.mtime))?;
+    writeln!(out, "  pZxid = {}", hex(s.pzxid))?;
+    writeln!(out, "  cversion = {}", s.cversion)?;
+    writeln!(out, "  dataVersion = {}", s.version)?;
+    writeln!(out, "  aclVersion = {}", s.aversion)?;
+    writeln!(out, "  ephemeralOwner = {}", hex(s.ephemeral_owner))?;
+    writeln!(out, "  kind = {:?}", node.kind())?;
+    writeln!(out, "  dataLength = {}", node.data_len())?;
+    writeln!(out, "  data = {}", preview(node.data()))?;
+    let acl: Vec<String> = node
+        .acl()
+        .iter()
+        .map(|a| format!("{}:{}:{}", a.id.scheme, a.id.id, perm_string(a.perms)))
+        .collect();
+    writeln!(out, "  acl = {}", acl.join(", "))
+}
+
+/// `null`, or the first bytes quoted and escaped, with `...` when cut.
+fn preview(data: Option<&[u8]>) -> String {
+    let Some(d) = data else {
+        return "null".to_string();
+    };
+    let shown = &d[..d.len().min(DATA_PREVIEW_BYTES)];
+    let cut = if d.len() > shown.len() { "..." } else { "" };
+    format!("\"{}\"{cut}", shown.escape_ascii())
+}
+
+/// `ZKUtil.getPermString` order: r, w, c, d, a.
+fn perm_string(perms: i32) -> String {
+    [(1, 'r'), (2, 'w'), (4, 'c'), (8, 'd'), (16, 'a')]
+        .iter()
+        .filter(|(bit, _)| perms & bit != 0)
+        .map(|(_, c)| *c)
+        .collect()
+}
+
+/// Java's `new Date(ms).toString()` in UTC: `Thu Jan 01 00:00:00 UTC 1970`.
+fn java_date_utc(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    format!(
+        "{} {} {d:02} {:02}:{:02}:{:02} UTC {y}",
+        DAYS[days.rem_euclid(7) as usize],
+        MONTHS[(m - 1) as usize],
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (Howard Hinnant's
+/// `civil_from_days`).
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + (m <= 2) as i64, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_print_like_java_in_utc() {
+        assert_eq!(java_date_utc(0), "Thu Jan 01 00:00:00 UTC 1970");
+        assert_eq!(
+            java_date_utc(1_700_000_000_000),
+            "Tue Nov 14 22:13:20 UTC 2023"
+        );
+        assert_eq!(
+            java_date_utc(951_782_400_000),
+            "Tue Feb 29 00:00:00 UTC 2000"
+        );
+        assert_eq!(java_date_utc(-1), "Wed Dec 31 23:59:59 UTC 1969");
+    }
+
+    #[test]
+    fn previews_and_perms() {
+        assert_eq!(preview(None), "null");
+        assert_eq!(preview(Some(b"")), "\"\"");
+        assert_eq!(preview(Some(b"a\"\x00\xff")), "\"a\\\"\\x00\\xff\"");
+        assert!(preview(Some(&[b'x'; 100])).ends_with("x\"..."));
+        assert_eq!(perm_string(31), "rwcda");
+        assert_eq!(perm_string(1), "r");
+    }
+}
