@@ -575,3 +575,33 @@ def test_ttl_bad_arguments(zk, make_req):
 
 def test_largest_ttl_accepted(zk):
     assert kx.create_ttl(zk, "/t", (1 << 40) - 1)[0] == "/t"
+
+
+def test_multi_result_types_per_create_flavour(server):
+    # ZooKeeper 3.8 answers create2 inside a multi as a plain create (path only), while
+    # createContainer and createTTL come back as create2 results with a Stat.
+    def header(op):
+        return struct.pack("!i?i", op, False, -1)
+
+    ttl_body = zkwire.create_body("/t", b"", flags=5) + struct.pack("!q", 10_000)
+    body = (header(15) + zkwire.create_body("/a") + header(19) + zkwire.create_body("/c", flags=4)
+            + header(21) + ttl_body + header(1) + zkwire.create_body("/p")
+            + struct.pack("!i?i", -1, True, -1))
+    raw = zkwire.RawSession("127.0.0.1", server.port)
+    try:
+        _, err, reply = raw.call(14, body)
+    finally:
+        raw.close_session()
+    assert err == 0
+    types, offset = [], 0
+    while True:
+        op, done, _ = struct.unpack_from("!i?i", reply, offset)
+        offset += 9
+        if done:
+            break
+        types.append(op)
+        (path_len,) = struct.unpack_from("!i", reply, offset)
+        offset += 4 + path_len
+        if op == 15:
+            offset += 68  # the Stat
+    assert types == [1, 15, 15, 1]

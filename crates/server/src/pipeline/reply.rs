@@ -102,7 +102,9 @@ fn multi_result(op: OpCode, r: &Result<OpResult, ErrorCode>) -> MultiResult {
     match r {
         Err(e) => MultiResult::Error { err: e.as_i32() },
         Ok(OpResult::Created { path, stat }) => {
-            if op == OpCode::Create {
+            // ZooKeeper 3.8 answers a create2 inside a multi as a plain create (path only);
+            // createContainer and createTTL get the path and the Stat.
+            if matches!(op, OpCode::Create | OpCode::Create2) {
                 MultiResult::Create { path: path.clone() }
             } else {
                 MultiResult::Create2 {
@@ -114,5 +116,31 @@ fn multi_result(op: OpCode, r: &Result<OpResult, ErrorCode>) -> MultiResult {
         Ok(OpResult::Deleted) => MultiResult::Delete,
         Ok(OpResult::SetData { stat }) => MultiResult::SetData { stat: stat.clone() },
         Ok(_) => MultiResult::Check,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use corral_jute::Stat;
+
+    #[test]
+    fn create2_inside_multi_answers_like_create() {
+        let created = Ok(OpResult::Created {
+            path: "/a".into(),
+            stat: Stat::default(),
+        });
+        assert_eq!(
+            multi_result(OpCode::Create2, &created),
+            MultiResult::Create { path: "/a".into() }
+        );
+        assert!(matches!(
+            multi_result(OpCode::CreateContainer, &created),
+            MultiResult::Create2 { .. }
+        ));
+        assert!(matches!(
+            multi_result(OpCode::CreateTtl, &created),
+            MultiResult::Create2 { .. }
+        ));
     }
 }
