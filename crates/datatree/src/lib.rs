@@ -1,6 +1,7 @@
 //! The deterministic state machine: no tokio, no clock, no RNG, no IO.
 //!
 //! - [`txn`]: what is logged (`Txn`) and what applying it yields (`Applied`: result + triggers).
+//! - [`txn_codec`]: the bytes of a logged Txn (versioned, pinned by golden bytes).
 //! - [`path`]: path syntax (`PathUtils.validatePath`), parent and basename.
 //! - [`acl`]: digest ids, the ACL check, and `fixupACL`.
 //! - [`ephemeral`]: create modes and what an `ephemeral_owner` encodes (container, TTL).
@@ -30,6 +31,7 @@ pub mod sessions;
 pub mod snapshot;
 mod tree;
 pub mod txn;
+pub mod txn_codec;
 
 pub use acl::{check_acl, digest_id, fixup_acl};
 pub use ephemeral::NodeKind;

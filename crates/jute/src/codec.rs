@@ -67,6 +67,11 @@ impl<'a> Reader<'a> {
         Ok(i64::from_be_bytes(a))
     }
 
+    /// One raw byte (not a jute type; for formats of our own built on this reader).
+    pub fn read_u8(&mut self) -> Result<u8, DecodeError> {
+        Ok(self.take(1, "byte")?[0])
+    }
+
     pub fn read_bool(&mut self) -> Result<bool, DecodeError> {
         Ok(self.take(1, "boolean")?[0] != 0)
     }
