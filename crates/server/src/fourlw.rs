@@ -65,7 +65,7 @@ impl Core {
             s.push_str(&self.cons_lines(false));
             s.push('\n');
         }
-        let (min, avg, max) = self.stats.latency_ms();
+        let (min, avg, max) = self.stats.latency.summary_ms();
         let _ = writeln!(s, "Latency min/avg/max: {min}/{avg:.4}/{max}");
         let _ = writeln!(s, "Received: {}", self.stats.received);
         let _ = writeln!(s, "Sent: {}", self.stats.sent);
@@ -78,7 +78,7 @@ impl Core {
     }
 
     fn mntr(&self) -> String {
-        let (min, avg, max) = self.stats.latency_ms();
+        let (min, avg, max) = self.stats.latency.summary_ms();
         let rows: Vec<(&str, String)> = vec![
             ("zk_version", VERSION.to_string()),
             ("zk_server_state", "standalone".into()),
@@ -164,7 +164,7 @@ impl Core {
                 let st = &c.stats;
                 let sid = c.session.unwrap_or(0);
                 let to = self.registry.sessions.get(&sid).map_or(0, |x| x.timeout_ms);
-                let (min, avg, max) = st.latency.latency_ms();
+                let (min, avg, max) = st.latency.summary_ms();
                 let _ = write!(
                     s,
                     ",sid={sid:#x},lop={},est={},to={to},lcxid={:#x},lzxid={:#x},lresp={},\

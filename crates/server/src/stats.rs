@@ -6,10 +6,7 @@ pub struct ServerStats {
     pub received: u64,
     pub sent: u64,
     pub started: Instant,
-    latency_min_ms: u64,
-    latency_max_ms: u64,
-    latency_total_ms: u64,
-    latency_count: u64,
+    pub latency: Latency,
 }
 
 impl ServerStats {
@@ -18,44 +15,62 @@ impl ServerStats {
             received: 0,
             sent: 0,
             started: Instant::now(),
-            latency_min_ms: u64::MAX,
-            latency_max_ms: 0,
-            latency_total_ms: 0,
-            latency_count: 0,
+            latency: Latency::default(),
         }
     }
 
-    pub fn record_latency(&mut self, d: Duration) {
-        let ms = d.as_millis() as u64;
-        self.latency_min_ms = self.latency_min_ms.min(ms);
-        self.latency_max_ms = self.latency_max_ms.max(ms);
-        self.latency_total_ms += ms;
-        self.latency_count += 1;
-    }
-
-    /// (min, avg, max) in milliseconds, zeros before the first request, as ZooKeeper prints.
-    pub fn latency_ms(&self) -> (u64, f64, u64) {
-        if self.latency_count == 0 {
-            return (0, 0.0, 0);
-        }
-        (
-            self.latency_min_ms,
-            self.latency_total_ms as f64 / self.latency_count as f64,
-            self.latency_max_ms,
-        )
-    }
-
-    /// `srst`: counters back to zero.
+    /// `srst`: counters back to zero; uptime keeps counting.
     pub fn reset(&mut self) {
-        let started = self.started;
-        *self = ServerStats::new();
-        self.started = started;
+        self.received = 0;
+        self.sent = 0;
+        self.latency = Latency::default();
     }
 }
 
 impl Default for ServerStats {
     fn default() -> Self {
         ServerStats::new()
+    }
+}
+
+/// Request latency in whole milliseconds, as ZooKeeper reports it.
+pub struct Latency {
+    min_ms: u64,
+    max_ms: u64,
+    total_ms: u64,
+    count: u64,
+}
+
+impl Default for Latency {
+    fn default() -> Self {
+        Latency {
+            min_ms: u64::MAX,
+            max_ms: 0,
+            total_ms: 0,
+            count: 0,
+        }
+    }
+}
+
+impl Latency {
+    pub fn record(&mut self, d: Duration) {
+        let ms = d.as_millis() as u64;
+        self.min_ms = self.min_ms.min(ms);
+        self.max_ms = self.max_ms.max(ms);
+        self.total_ms += ms;
+        self.count += 1;
+    }
+
+    /// (min, avg, max), zeros before the first request, as ZooKeeper prints them.
+    pub fn summary_ms(&self) -> (u64, f64, u64) {
+        if self.count == 0 {
+            return (0, 0.0, 0);
+        }
+        (
+            self.min_ms,
+            self.total_ms as f64 / self.count as f64,
+            self.max_ms,
+        )
     }
 }
 
@@ -70,7 +85,7 @@ pub struct ConnStats {
     /// Wall-clock ms of the last response (`lresp`).
     pub last_response_ms: i64,
     pub last_latency_ms: u64,
-    pub latency: ServerStats,
+    pub latency: Latency,
 }
 
 impl ConnStats {
@@ -82,7 +97,7 @@ impl ConnStats {
             last_zxid: -1,
             last_response_ms: 0,
             last_latency_ms: 0,
-            latency: ServerStats::new(),
+            latency: Latency::default(),
         }
     }
 }

@@ -55,7 +55,6 @@ impl Core {
             id,
             Session {
                 timeout_ms,
-                passwd: passwd.clone(),
                 conn: Some(conn_id),
                 fifo: VecDeque::from([Queued::Connect { conn: conn_id }]),
                 closing: false,
@@ -116,7 +115,7 @@ impl Core {
             .expect("checked above");
         let previous = session.conn.replace(conn_id);
         session.timeout_ms = timeout_ms;
-        let passwd = session.passwd.clone();
+        let passwd = self.tree_passwd(session_id);
         if let Some(c) = self.registry.conns.get_mut(&conn_id) {
             c.session = Some(session_id);
         }
@@ -140,7 +139,12 @@ impl Core {
 
     /// Answers the handshake of a session whose creation just committed.
     pub(super) fn session_created(&mut self, conn_id: ConnId, session_id: i64, ok: bool) {
-        let Some(session) = self.registry.sessions.get(&session_id) else {
+        let Some(timeout_ms) = self
+            .registry
+            .sessions
+            .get(&session_id)
+            .map(|s| s.timeout_ms)
+        else {
             return;
         };
         if !ok {
@@ -149,14 +153,25 @@ impl Core {
         }
         let rsp = ConnectResponse {
             protocol_version: 0,
-            time_out: session.timeout_ms as i32,
+            time_out: timeout_ms as i32,
             session_id,
-            passwd: session.passwd.clone(),
+            passwd: self.tree_passwd(session_id),
             read_only: false,
         };
-        self.tracker
-            .add(session_id, session.timeout_ms, Instant::now());
+        self.tracker.add(session_id, timeout_ms, Instant::now());
         self.send(conn_id, frame_of(&rsp), false);
+    }
+}
+
+impl Core {
+    /// The password lives in the tree (it is logged with the session); callers have checked
+    /// the session is there.
+    fn tree_passwd(&self, session_id: i64) -> Vec<u8> {
+        let session = self
+            .tree
+            .session(session_id)
+            .expect("session is in the tree");
+        session.passwd.clone()
     }
 }
 

@@ -172,9 +172,9 @@ impl Core {
     /// Counts a request's answer in the server's and its connection's figures.
     fn replied(&mut self, conn: ConnId, zxid: i64, received: Instant) {
         let latency = received.elapsed();
-        self.stats.record_latency(latency);
+        self.stats.latency.record(latency);
         if let Some(c) = self.registry.conns.get_mut(&conn) {
-            c.stats.latency.record_latency(latency);
+            c.stats.latency.record(latency);
             c.stats.last_latency_ms = latency.as_millis() as u64;
             c.stats.last_zxid = zxid;
             c.stats.last_response_ms = wall_clock_ms();

@@ -77,7 +77,6 @@ pub enum Queued {
 
 pub struct Session {
     pub timeout_ms: u32,
-    pub passwd: Vec<u8>,
     pub conn: Option<ConnId>,
     pub fifo: VecDeque<Queued>,
     /// Set once a close (by the client or by expiry) is proposed: further requests fail.

@@ -36,17 +36,12 @@ impl SessionTracker {
 
     /// Pushes a live session's deadline out; false if the session is not tracked.
     pub fn touch(&mut self, id: i64, now: Instant) -> bool {
-        let tick = self.tick;
-        let start = self.start;
-        match self.deadlines.get_mut(&id) {
-            Some((deadline, timeout)) => {
-                let t = now + *timeout;
-                let ticks = t.duration_since(start).as_nanos().div_ceil(tick.as_nanos());
-                *deadline = start + Duration::from_nanos((ticks * tick.as_nanos()) as u64);
-                true
-            }
-            None => false,
-        }
+        let Some(&(_, timeout)) = self.deadlines.get(&id) else {
+            return false;
+        };
+        let deadline = self.round_up(now + timeout);
+        self.deadlines.insert(id, (deadline, timeout));
+        true
     }
 
     pub fn remove(&mut self, id: i64) {
@@ -63,14 +58,6 @@ impl SessionTracker {
             .collect();
         v.sort();
         v
-    }
-
-    pub fn len(&self) -> usize {
-        self.deadlines.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.deadlines.is_empty()
     }
 }
 

@@ -206,18 +206,6 @@ impl WatchManager {
             .collect()
     }
 
-    pub fn connection_count(&self) -> usize {
-        self.by_conn.len()
-    }
-
-    pub fn path_count(&self) -> usize {
-        let mut paths = HashSet::new();
-        for table in self.tables.values() {
-            paths.extend(table.keys());
-        }
-        paths.len()
-    }
-
     pub fn watch_count(&self) -> usize {
         self.by_conn.values().map(|s| s.len()).sum()
     }
@@ -236,18 +224,6 @@ impl WatchManager {
                 v.extend(conns.iter().map(|c| (*c, path.clone())));
             }
         }
-        v
-    }
-
-    /// Paths watched per connection, for the `wchc` / `dump`-style reports.
-    pub fn paths_of(&self, conn: ConnId) -> Vec<String> {
-        let mut v: Vec<String> = self
-            .by_conn
-            .get(&conn)
-            .map(|s| s.iter().map(|(_, p)| p.clone()).collect())
-            .unwrap_or_default();
-        v.sort();
-        v.dedup();
         v
     }
 }
@@ -341,7 +317,7 @@ mod tests {
         m.add(1, "/b", WatchKind::Persistent);
         m.remove_conn(1);
         assert_eq!(m.watch_count(), 0);
-        assert_eq!(m.path_count(), 0);
+        assert!(m.data_watches().is_empty());
     }
 
     #[test]
