@@ -138,12 +138,7 @@ impl Client {
             watch,
             reply,
         };
-        tokio::time::timeout(self.request_timeout, async {
-            self.commands.send(cmd).await.map_err(|_| Error::Closed)?;
-            rx.await.map_err(|_| Error::Closed)?
-        })
-        .await
-        .map_err(|_| Error::Timeout)?
+        self.ask(cmd, rx).await
     }
 
     async fn call_decode<R: Decode>(
@@ -406,12 +401,7 @@ impl Client {
             auth: auth.to_vec(),
             reply,
         };
-        tokio::time::timeout(self.request_timeout, async {
-            self.commands.send(cmd).await.map_err(|_| Error::Closed)?;
-            rx.await.map_err(|_| Error::Closed)?
-        })
-        .await
-        .map_err(|_| Error::Timeout)?
+        self.ask(cmd, rx).await
     }
 
     /// Adds a persistent (or persistent-recursive) watch on `path`; the node need not exist.
@@ -483,18 +473,19 @@ impl Client {
     /// this session then fails with `Closed`.
     pub async fn close(&self) -> Result<()> {
         let (reply, rx) = oneshot::channel();
-        let sent = tokio::time::timeout(self.request_timeout, async {
-            self.commands
-                .send(Command::Close { reply })
-                .await
-                .map_err(|_| Error::Closed)?;
+        match self.ask(Command::Close { reply }, rx).await {
+            Ok(()) | Err(Error::Closed) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Hands a command to the session task and awaits its answer within the request timeout.
+    async fn ask<T>(&self, cmd: Command, rx: oneshot::Receiver<Result<T>>) -> Result<T> {
+        tokio::time::timeout(self.request_timeout, async {
+            self.commands.send(cmd).await.map_err(|_| Error::Closed)?;
             rx.await.map_err(|_| Error::Closed)?
         })
-        .await;
-        match sent {
-            Ok(Ok(())) | Ok(Err(Error::Closed)) => Ok(()),
-            Ok(Err(e)) => Err(e),
-            Err(_) => Err(Error::Timeout),
-        }
+        .await
+        .map_err(|_| Error::Timeout)?
     }
 }
