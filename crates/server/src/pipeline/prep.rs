@@ -8,7 +8,10 @@ use std::time::Instant;
 use corral_datatree::{Txn, TxnOp};
 use corral_jute::opcode::xid;
 use corral_jute::records::proto::create_flags;
-use corral_jute::{AuthPacket, ErrorCode, Id, MultiOp, OpCode, Request};
+use corral_jute::{
+    AuthPacket, CheckVersionRequest, CreateRequest, CreateTtlRequest, DeleteRequest, ErrorCode, Id,
+    MultiOp, OpCode, Request, SetDataRequest,
+};
 
 use super::propose::{Entry, Origin};
 use super::reply::{self, ReplyKind};
@@ -184,41 +187,10 @@ impl Core {
 fn to_txn_op(req: &Request) -> Option<Result<(TxnOp, ReplyKind), ErrorCode>> {
     let single = |op: OpCode, t: TxnOp| Some(Ok((t, ReplyKind::Single(op))));
     match req {
-        Request::Create { op, req } => single(
-            *op,
-            TxnOp::Create {
-                path: req.path.clone(),
-                data: req.data.clone(),
-                acl: req.acl.clone(),
-                flags: container_flags(*op, req.flags),
-                ttl_ms: -1,
-            },
-        ),
-        Request::CreateTtl(r) => single(
-            OpCode::CreateTtl,
-            TxnOp::Create {
-                path: r.path.clone(),
-                data: r.data.clone(),
-                acl: r.acl.clone(),
-                flags: r.flags,
-                ttl_ms: r.ttl,
-            },
-        ),
-        Request::Delete(r) => single(
-            OpCode::Delete,
-            TxnOp::Delete {
-                path: r.path.clone(),
-                version: r.version,
-            },
-        ),
-        Request::SetData(r) => single(
-            OpCode::SetData,
-            TxnOp::SetData {
-                path: r.path.clone(),
-                data: r.data.clone(),
-                version: r.version,
-            },
-        ),
+        Request::Create { op, req } => single(*op, create_txn(*op, req)),
+        Request::CreateTtl(r) => single(OpCode::CreateTtl, create_ttl_txn(r)),
+        Request::Delete(r) => single(OpCode::Delete, delete_txn(r)),
+        Request::SetData(r) => single(OpCode::SetData, set_data_txn(r)),
         Request::SetAcl(r) => single(
             OpCode::SetAcl,
             TxnOp::SetAcl {
@@ -227,28 +199,73 @@ fn to_txn_op(req: &Request) -> Option<Result<(TxnOp, ReplyKind), ErrorCode>> {
                 version: r.version,
             },
         ),
-        Request::Check(r) => single(
-            OpCode::Check,
-            TxnOp::Check {
-                path: r.path.clone(),
-                version: r.version,
-            },
-        ),
+        Request::Check(r) => single(OpCode::Check, check_txn(r)),
         Request::CloseSession => single(OpCode::CloseSession, TxnOp::CloseSession),
         Request::Reconfig(_) => Some(Err(ErrorCode::ReconfigDisabled)),
         Request::Multi(ops) => {
-            let mut txns = Vec::with_capacity(ops.len());
-            for op in ops {
-                match to_txn_op(&multi_as_request(op)) {
-                    Some(Ok((t, _))) => txns.push(t),
-                    // A read inside a write multi: ZooKeeper rejects the whole request.
-                    _ => return Some(Err(ErrorCode::BadArguments)),
-                }
-            }
+            let txns = ops.iter().map(multi_txn_op).collect::<Option<Vec<_>>>();
+            // A read inside a write multi: ZooKeeper rejects the whole request.
+            let Some(txns) = txns else {
+                return Some(Err(ErrorCode::BadArguments));
+            };
             let kinds = ops.iter().map(MultiOp::op).collect();
             Some(Ok((TxnOp::Multi(txns), ReplyKind::Multi(kinds))))
         }
         _ => None,
+    }
+}
+
+/// The Txn op of one op of a write `multi`; `None` for a read op.
+fn multi_txn_op(op: &MultiOp) -> Option<TxnOp> {
+    Some(match op {
+        MultiOp::Create { op, req } => create_txn(*op, req),
+        MultiOp::CreateTtl(r) => create_ttl_txn(r),
+        MultiOp::Delete(r) => delete_txn(r),
+        MultiOp::SetData(r) => set_data_txn(r),
+        MultiOp::Check(r) => check_txn(r),
+        MultiOp::GetChildren(_) | MultiOp::GetData(_) => return None,
+    })
+}
+
+fn create_txn(op: OpCode, req: &CreateRequest) -> TxnOp {
+    TxnOp::Create {
+        path: req.path.clone(),
+        data: req.data.clone(),
+        acl: req.acl.clone(),
+        flags: container_flags(op, req.flags),
+        ttl_ms: -1,
+    }
+}
+
+fn create_ttl_txn(r: &CreateTtlRequest) -> TxnOp {
+    TxnOp::Create {
+        path: r.path.clone(),
+        data: r.data.clone(),
+        acl: r.acl.clone(),
+        flags: r.flags,
+        ttl_ms: r.ttl,
+    }
+}
+
+fn delete_txn(r: &DeleteRequest) -> TxnOp {
+    TxnOp::Delete {
+        path: r.path.clone(),
+        version: r.version,
+    }
+}
+
+fn set_data_txn(r: &SetDataRequest) -> TxnOp {
+    TxnOp::SetData {
+        path: r.path.clone(),
+        data: r.data.clone(),
+        version: r.version,
+    }
+}
+
+fn check_txn(r: &CheckVersionRequest) -> TxnOp {
+    TxnOp::Check {
+        path: r.path.clone(),
+        version: r.version,
     }
 }
 
@@ -263,20 +280,5 @@ fn container_flags(op: OpCode, flags: i32) -> i32 {
             create_flags::PERSISTENT
         }
         _ => flags,
-    }
-}
-
-fn multi_as_request(op: &MultiOp) -> Request {
-    match op {
-        MultiOp::Create { op, req } => Request::Create {
-            op: *op,
-            req: req.clone(),
-        },
-        MultiOp::CreateTtl(r) => Request::CreateTtl(r.clone()),
-        MultiOp::Delete(r) => Request::Delete(r.clone()),
-        MultiOp::SetData(r) => Request::SetData(r.clone()),
-        MultiOp::Check(r) => Request::Check(r.clone()),
-        MultiOp::GetChildren(r) => Request::GetChildren(r.clone()),
-        MultiOp::GetData(r) => Request::GetData(r.clone()),
     }
 }
