@@ -20,7 +20,8 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                // openraft narrates every step at info; its warnings are what operators need.
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,openraft=warn")),
         )
         .with_target(false)
         .init();
@@ -99,7 +100,13 @@ fn server(args: &[String]) -> ExitCode {
             Err(e) => tracing::warn!("serving clients (local address unknown: {e})"),
         }
         tokio::select! {
-            _ = server.run() => {}
+            res = server.run() => {
+                if let Err(why) = res {
+                    tracing::error!("stopping: {why}");
+                    eprintln!("corral: {why}");
+                    return ExitCode::from(1);
+                }
+            }
             _ = shutdown_signal() => tracing::info!("shutting down"),
         }
         ExitCode::SUCCESS

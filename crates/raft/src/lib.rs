@@ -1,24 +1,33 @@
 //! corral's Raft: the only crate that names openraft (shared ARCHITECTURE.md, Decisions).
 //!
 //! A tour, in the order data flows:
+//! - [`node`]: a member as the server sees it: start (recovery and one-time initialization),
+//!   wait until ready, propose payloads.
 //! - [`types`]: the openraft type config: node ids and addresses, the logged payload (a
 //!   server entry as bytes), the apply response (the zxid), in-memory snapshot data.
 //! - [`log_store`]: the Raft log and vote on disk, openraft's `RaftLogStorage` over raft-log.
 //!   Its header is the durability contract.
 //! - `wal_types`, `wal_callback`: what the log store writes into raft-log and how raft-log's
 //!   flush worker reports back.
-//! - [`state_machine`]: a stand-in `RaftStateMachine` (last applied id and membership only),
-//!   until the data-tree state machine replaces it.
+//! - [`state_machine`]: openraft's `RaftStateMachine`, forwarding committed payloads and
+//!   snapshot requests to the server's core in log order ([`SmEvent`]).
+//! - [`snapshot_store`]: snapshot files (the data tree's format, openraft's metadata in the
+//!   header), their retention, and when the log may be purged.
+//! - [`network`]: the peerless network of a standalone member.
 //!
-//! Not here yet (roadmap): the data-tree state machine, the snapshot store, the network,
-//! membership and the watchdog.
+//! Not here yet (roadmap): the peer network, membership changes and the watchdog.
 
 pub mod log_store;
+pub mod network;
+pub mod node;
+pub mod snapshot_store;
 pub mod state_machine;
 pub mod types;
 mod wal_callback;
 mod wal_types;
 
 pub use log_store::{LogStore, LogStoreConfig};
-pub use state_machine::StubStateMachine;
+pub use node::{NodeConfig, NodeError, RaftNode, Recovered, DEFAULT_SNAP_COUNT};
+pub use snapshot_store::{RaftMeta, SnapshotStore};
+pub use state_machine::{SmEvent, StateMachine};
 pub use types::{ApplyResponse, CorralNode, LogPayload, TypeConfig};

@@ -1,91 +1,114 @@
-//! A stand-in state machine: it records what openraft needs (the last applied log id and the
-//! last membership) and nothing else, so the log store can be tested under openraft's storage
-//! suite before the real state machine exists. The real one wraps the data tree, applies each
-//! payload with `datatree::apply` and publishes the results in order; it replaces this file.
+//! The state machine adapter: openraft's `RaftStateMachine`, with the data tree living in the
+//! server's core task rather than here.
 //!
-//! Contract kept (openraft `RaftStateMachine`):
-//! - `apply` answers one response per entry, in order, and advances `last_applied` to each.
-//! - A membership entry becomes the last membership, stamped with its log id.
-//! - `build_snapshot` captures `(last_applied, last_membership)` as bytes and makes that the
-//!   current snapshot; `install_snapshot` replaces the state with the snapshot's bytes and keeps
-//!   the snapshot as the current one.
-//! - Nothing here is durable; the real state machine persists snapshots as files.
+//! Why the tree is not owned here: the core answers reads, fires watches and sends replies in
+//! one order. If this adapter applied entries to a shared tree, a read could see a change
+//! before the core had queued the watch event for it, breaking ZooKeeper's rule that a client
+//! sees the event before the new data. So the adapter forwards; the core applies.
+//!
+//! Contract kept:
+//! - Every committed entry with a payload reaches the core as [`SmEvent::Apply`], in log order,
+//!   exactly once per process; `zxid` is its log index. Blank and membership entries advance
+//!   `last_applied` (and the membership) without reaching the core, so zxids have gaps.
+//! - A snapshot request reaches the core in the same channel, right after the last entry it
+//!   covers, so the core encodes exactly the state at `last_applied`. Writing the file (temp,
+//!   fsync, rename) happens off the core, in the builder; openraft hears the snapshot is built
+//!   only once the file is durable, and only then may the log before it be purged.
+//! - A snapshot installed from a leader is made durable first, then loaded by the core.
 
 use std::io::Cursor;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::path::PathBuf;
 
 use openraft::storage::{RaftStateMachine, Snapshot};
 use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder, StorageIOError};
-use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot};
 
+use crate::snapshot_store::{RaftMeta, SnapshotStore};
 use crate::types::{
     ApplyResponse, Entry, LogId, SnapshotMeta, StorageError, StoredMembership, TypeConfig,
 };
 
-/// What the stub remembers, and what its snapshots hold.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct Applied {
-    last_applied: Option<LogId>,
-    last_membership: StoredMembership,
+/// What the state machine asks of the server's core, in log order.
+#[derive(Debug)]
+pub enum SmEvent {
+    /// A committed entry's payload; `zxid` is its log index.
+    Apply { zxid: u64, payload: Vec<u8> },
+    /// Encode the tree as it stands after every earlier `Apply` with
+    /// `corral_datatree::snapshot::write_snapshot` and this meta; send the bytes back.
+    Snapshot {
+        meta: corral_datatree::snapshot::SnapshotMeta,
+        reply: oneshot::Sender<Vec<u8>>,
+    },
+    /// Replace the tree with the snapshot in this (durable, verified-by-reader) file.
+    Install {
+        path: PathBuf,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
 }
 
-#[derive(Default)]
-struct Inner {
-    applied: Applied,
-    current: Option<(SnapshotMeta, Vec<u8>)>,
+/// The state machine adapter. See the module header.
+pub struct StateMachine {
+    applied: Option<LogId>,
+    membership: StoredMembership,
+    events: mpsc::UnboundedSender<SmEvent>,
+    store: SnapshotStore,
     /// Makes snapshot ids unique among snapshots of the same log id.
     snapshots_built: u64,
 }
 
-/// The stand-in state machine. Clones share one state (the builder is a clone).
-#[derive(Clone, Default)]
-pub struct StubStateMachine {
-    inner: Arc<Mutex<Inner>>,
-}
-
-impl StubStateMachine {
-    pub fn new() -> StubStateMachine {
-        StubStateMachine::default()
+impl StateMachine {
+    /// A state machine that starts where the recovered snapshot (if any) left off.
+    pub fn new(
+        recovered: Option<RaftMeta>,
+        events: mpsc::UnboundedSender<SmEvent>,
+        store: SnapshotStore,
+    ) -> StateMachine {
+        let recovered = recovered.unwrap_or_default();
+        StateMachine {
+            applied: recovered.last_log_id,
+            membership: recovered.last_membership,
+            events,
+            store,
+            snapshots_built: 0,
+        }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().expect("state machine mutex poisoned")
+    fn core_gone(&self) -> StorageError {
+        let e = std::io::Error::other("the server core has stopped");
+        StorageIOError::write_state_machine(&e).into()
     }
 }
 
-impl RaftSnapshotBuilder<TypeConfig> for StubStateMachine {
+/// Builds one snapshot: waits for the core's bytes, then writes them durably.
+pub struct SnapshotBuilder {
+    meta: SnapshotMeta,
+    bytes: Option<oneshot::Receiver<Vec<u8>>>,
+    store: SnapshotStore,
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError> {
-        let mut inner = self.lock();
-        let bytes = postcard::to_stdvec(&inner.applied)
-            .map_err(|e| StorageIOError::write_snapshot(None, &e))?;
-        inner.snapshots_built += 1;
-        let last = inner.applied.last_applied;
-        let snapshot_id = match last {
-            Some(id) => format!("{}-{}-{}", id.leader_id, id.index, inner.snapshots_built),
-            None => format!("none-{}", inner.snapshots_built),
-        };
-        let meta = SnapshotMeta {
-            last_log_id: last,
-            last_membership: inner.applied.last_membership.clone(),
-            snapshot_id,
-        };
-        inner.current = Some((meta.clone(), bytes.clone()));
+        let rx = self.bytes.take().ok_or_else(|| {
+            let e = std::io::Error::other("snapshot builder used twice");
+            StorageError::from(StorageIOError::write_snapshot(None, &e))
+        })?;
+        let bytes = rx.await.map_err(|_| {
+            let e = std::io::Error::other("the server core has stopped");
+            StorageError::from(StorageIOError::write_snapshot(None, &e))
+        })?;
+        let bytes = self.store.save_until_written(bytes, &self.meta).await;
         Ok(Snapshot {
-            meta,
+            meta: self.meta.clone(),
             snapshot: Box::new(Cursor::new(bytes)),
         })
     }
 }
 
-impl RaftStateMachine<TypeConfig> for StubStateMachine {
-    type SnapshotBuilder = StubStateMachine;
+impl RaftStateMachine<TypeConfig> for StateMachine {
+    type SnapshotBuilder = SnapshotBuilder;
 
     async fn applied_state(&mut self) -> Result<(Option<LogId>, StoredMembership), StorageError> {
-        let inner = self.lock();
-        Ok((
-            inner.applied.last_applied,
-            inner.applied.last_membership.clone(),
-        ))
+        Ok((self.applied, self.membership.clone()))
     }
 
     async fn apply<I>(&mut self, entries: I) -> Result<Vec<ApplyResponse>, StorageError>
@@ -93,26 +116,51 @@ impl RaftStateMachine<TypeConfig> for StubStateMachine {
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
-        let mut inner = self.lock();
         let mut responses = Vec::new();
         for entry in entries {
-            debug_assert!(
-                Some(entry.log_id) > inner.applied.last_applied,
-                "entries are applied in log order, once"
-            );
-            inner.applied.last_applied = Some(entry.log_id);
-            if let EntryPayload::Membership(m) = entry.payload {
-                inner.applied.last_membership = StoredMembership::new(Some(entry.log_id), m);
+            let zxid = entry.log_id.index;
+            self.applied = Some(entry.log_id);
+            match entry.payload {
+                EntryPayload::Normal(payload) => {
+                    let event = SmEvent::Apply {
+                        zxid,
+                        payload: payload.0,
+                    };
+                    self.events.send(event).map_err(|_| self.core_gone())?;
+                }
+                EntryPayload::Membership(m) => {
+                    self.membership = StoredMembership::new(Some(entry.log_id), m);
+                }
+                EntryPayload::Blank => {}
             }
-            responses.push(ApplyResponse {
-                zxid: entry.log_id.index,
-            });
+            responses.push(ApplyResponse { zxid });
         }
         Ok(responses)
     }
 
-    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
-        self.clone()
+    async fn get_snapshot_builder(&mut self) -> SnapshotBuilder {
+        self.snapshots_built += 1;
+        let snapshot_id = match self.applied {
+            Some(id) => format!("{}-{}-{}", id.leader_id, id.index, self.snapshots_built),
+            None => format!("none-{}", self.snapshots_built),
+        };
+        let meta = SnapshotMeta {
+            last_log_id: self.applied,
+            last_membership: self.membership.clone(),
+            snapshot_id,
+        };
+        // Sent now, from the apply sequence, so the core encodes exactly `last_applied`.
+        let (reply, rx) = oneshot::channel();
+        let event = SmEvent::Snapshot {
+            meta: RaftMeta::of(&meta).to_datatree_meta(),
+            reply,
+        };
+        let bytes = self.events.send(event).ok().map(|()| rx);
+        SnapshotBuilder {
+            meta,
+            bytes,
+            store: self.store.clone(),
+        }
     }
 
     async fn begin_receiving_snapshot(&mut self) -> Result<Box<Cursor<Vec<u8>>>, StorageError> {
@@ -124,30 +172,22 @@ impl RaftStateMachine<TypeConfig> for StubStateMachine {
         meta: &SnapshotMeta,
         snapshot: Box<Cursor<Vec<u8>>>,
     ) -> Result<(), StorageError> {
-        let bytes = snapshot.into_inner();
-        let applied: Applied = postcard::from_bytes(&bytes)
-            .map_err(|e| StorageIOError::read_snapshot(Some(meta.signature()), &e))?;
-        // The bytes and the metadata travel separately; disagreeing, neither can be trusted.
-        if applied.last_applied != meta.last_log_id
-            || applied.last_membership != meta.last_membership
-        {
-            let e = std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                "snapshot bytes disagree with the snapshot metadata",
-            );
-            return Err(StorageIOError::read_snapshot(Some(meta.signature()), &e).into());
-        }
-        let mut inner = self.lock();
-        inner.applied = applied;
-        inner.current = Some((meta.clone(), bytes));
+        let path = self.store.install(snapshot.into_inner(), meta).await?;
+        let (reply, rx) = oneshot::channel();
+        self.events
+            .send(SmEvent::Install { path, reply })
+            .map_err(|_| self.core_gone())?;
+        let loaded = rx.await.map_err(|_| self.core_gone())?;
+        loaded.map_err(|why| {
+            let e = std::io::Error::new(std::io::ErrorKind::InvalidData, why);
+            StorageError::from(StorageIOError::read_snapshot(Some(meta.signature()), &e))
+        })?;
+        self.applied = meta.last_log_id;
+        self.membership = meta.last_membership.clone();
         Ok(())
     }
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, StorageError> {
-        let inner = self.lock();
-        Ok(inner.current.as_ref().map(|(meta, bytes)| Snapshot {
-            meta: meta.clone(),
-            snapshot: Box::new(Cursor::new(bytes.clone())),
-        }))
+        self.store.current().await
     }
 }

@@ -57,6 +57,15 @@ pub struct Config {
     pub container_check_interval_ms: u64,
     /// `user:base64(sha1(user:password))`: whoever authenticates as it is `super`.
     pub super_digest: Option<String>,
+    /// Log entries between snapshots (`snapCount`, ZooKeeper's default 100,000).
+    pub snap_count: u64,
+    /// Snapshot files kept (`autopurge.snapRetainCount`, at least 3).
+    pub snap_retain_count: usize,
+    /// `forceSync`: fsync the log before acknowledging a write.
+    pub force_sync: bool,
+    /// corral's `minFreeDiskBytes`: below this much free space on the log's or the snapshots'
+    /// disk, client writes are refused (see `disk`).
+    pub min_free_disk_bytes: u64,
     /// The raw key/value pairs in file order, for the `conf` four-letter word.
     pub source: Vec<(String, String)>,
 }
@@ -77,6 +86,10 @@ impl Default for Config {
             extended_types_enabled: false,
             container_check_interval_ms: 60_000,
             super_digest: None,
+            snap_count: 100_000,
+            snap_retain_count: 3,
+            force_sync: true,
+            min_free_disk_bytes: 64 << 20,
             source: vec![],
         }
     }
@@ -154,6 +167,21 @@ impl Config {
                     }
                     cfg.super_digest = Some(value.to_string())
                 }
+                "snapCount" => {
+                    cfg.snap_count = number(value).map_err(bad)?;
+                    if cfg.snap_count < 2 {
+                        return Err(bad("must be at least 2".into()));
+                    }
+                }
+                "autopurge.snapRetainCount" => {
+                    cfg.snap_retain_count = number(value).map_err(bad)?
+                }
+                // corral purges after every snapshot; the interval has nothing to time.
+                "autopurge.purgeInterval" => {
+                    let _: u32 = number(value).map_err(bad)?;
+                }
+                "forceSync" => cfg.force_sync = boolean(value).map_err(bad)?,
+                "minFreeDiskBytes" => cfg.min_free_disk_bytes = number(value).map_err(bad)?,
                 _ => tracing::info!("{file}:{}: ignoring unknown key {key}", idx + 1),
             }
         }
@@ -218,6 +246,23 @@ mod tests {
         assert!(cfg.extended_types_enabled);
         assert_eq!(cfg.jute_max_buffer_bytes, 2048);
         assert_eq!(cfg.session_timeout_bounds_ms(), (2000, 20000));
+        assert_eq!(cfg.snap_count, 100_000);
+        assert!(cfg.force_sync);
+    }
+
+    #[test]
+    fn parses_the_durability_keys() {
+        let cfg = Config::parse(
+            "dataDir=/d\ndataLogDir=/l\nsnapCount=500\nautopurge.snapRetainCount=5\n\
+             autopurge.purgeInterval=1\nforceSync=no\nminFreeDiskBytes=1024\n",
+            "zoo.cfg",
+        )
+        .unwrap();
+        assert_eq!(cfg.data_log_dir, PathBuf::from("/l"));
+        assert_eq!(cfg.snap_count, 500);
+        assert_eq!(cfg.snap_retain_count, 5);
+        assert!(!cfg.force_sync);
+        assert_eq!(cfg.min_free_disk_bytes, 1024);
     }
 
     #[test]

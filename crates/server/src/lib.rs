@@ -1,6 +1,8 @@
 //! What a ZooKeeper client talks to.
 //!
 //! - [`config`]: `zoo.cfg` parsing; [`limits`]: named bounds on queues and buffers.
+//! - [`recovery`]: start-up: the newest valid snapshot, the Raft log replayed after it.
+//! - [`disk`]: refuses writes while the disk is nearly full.
 //! - [`listener`] accepts connections; [`connection`] reads frames and writes replies through
 //!   an [`outbox`].
 //! - [`pipeline`]: the core task, `prep → propose → commit → reply`, the one ordering point.
@@ -10,11 +12,13 @@
 
 pub mod config;
 pub mod connection;
+pub mod disk;
 pub mod fourlw;
 pub mod limits;
 pub mod listener;
 pub mod outbox;
 pub mod pipeline;
+pub mod recovery;
 pub mod session;
 pub mod stats;
 pub mod watch;
@@ -23,26 +27,35 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 pub use config::Config;
+pub use recovery::StartError;
 
-/// A bound, not yet running, server.
+/// A recovered server with its client port bound, not yet accepting connections.
 pub struct Server {
     cfg: Arc<Config>,
     listener: TcpListener,
+    inbox: mpsc::Sender<pipeline::CoreMsg>,
+    /// Tells why the Raft log stopped (a storage failure), if it does.
+    log_failed: oneshot::Receiver<String>,
 }
 
 impl Server {
-    /// Prepares the data directory and binds the client port.
-    pub async fn bind(cfg: Config) -> std::io::Result<Server> {
-        std::fs::create_dir_all(&cfg.data_dir)?;
-        std::fs::create_dir_all(&cfg.data_log_dir)?;
+    /// Recovers the data directories (snapshot, then the log after it), waits until every
+    /// logged write is applied, and binds the client port.
+    pub async fn bind(cfg: Config) -> Result<Server, StartError> {
+        let cfg = Arc::new(cfg);
+        let started = recovery::start(cfg.clone()).await?;
         let addr = SocketAddr::new(cfg.client_port_address, cfg.client_port);
-        let listener = TcpListener::bind(addr).await?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Bind { addr, source })?;
         Ok(Server {
-            cfg: Arc::new(cfg),
+            cfg,
             listener,
+            inbox: started.inbox,
+            log_failed: started.log_failed,
         })
     }
 
@@ -50,13 +63,19 @@ impl Server {
         self.listener.local_addr()
     }
 
-    /// Serves until the process ends.
-    pub async fn run(self) {
-        let (core, committed) = pipeline::Core::new(self.cfg.clone());
-        let (tx, rx) = mpsc::channel(limits::CORE_QUEUE_LEN);
-        tokio::spawn(core.run(rx, committed));
+    /// Serves until the process ends, or returns why it cannot go on (the log failed).
+    pub async fn run(self) -> Result<(), String> {
         // As ZooKeeper's server: a frame longer than jute.maxbuffer closes the connection.
         let max_frame = self.cfg.jute_max_buffer_bytes;
-        listener::run(self.listener, tx, self.cfg.max_client_cnxns, max_frame).await;
+        let serve = listener::run(
+            self.listener,
+            self.inbox,
+            self.cfg.max_client_cnxns,
+            max_frame,
+        );
+        tokio::select! {
+            _ = serve => Ok(()),
+            Ok(why) = self.log_failed => Err(format!("the raft log failed: {why}")),
+        }
     }
 }

@@ -60,13 +60,36 @@ pub fn write_snapshot_file(
     meta: &SnapshotMeta,
     dir: &Path,
 ) -> io::Result<PathBuf> {
-    let name = snapshot_file_name(meta.last_zxid);
+    write_durably(dir, meta.last_zxid, |file| {
+        write_snapshot(tree, meta, file).map(|_| ()) // it buffers itself
+    })
+}
+
+/// Writes a snapshot already encoded by `write_snapshot` (the server encodes it in memory
+/// and leaves the slow part, the file, to a background task) durably into `dir`.
+pub fn write_snapshot_bytes_file(bytes: &[u8], last_zxid: i64, dir: &Path) -> io::Result<PathBuf> {
+    write_durably(dir, last_zxid, |file| io::Write::write_all(file, bytes))
+}
+
+/// Temp file, fsync, rename, fsync of the directory. A failure leaves no final name behind
+/// (the temp file is removed, best effort: a full disk must not keep it).
+fn write_durably(
+    dir: &Path,
+    last_zxid: i64,
+    fill: impl FnOnce(&mut File) -> io::Result<()>,
+) -> io::Result<PathBuf> {
+    let name = snapshot_file_name(last_zxid);
     let tmp = dir.join(format!("{name}{TMP_SUFFIX}"));
     let path = dir.join(name);
-    let mut file = File::create(&tmp)?;
-    write_snapshot(tree, meta, &mut file)?; // it buffers itself
-    file.sync_all()?;
-    drop(file);
+    let written = (|| {
+        let mut file = File::create(&tmp)?;
+        fill(&mut file)?;
+        file.sync_all()
+    })();
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
     fs::rename(&tmp, &path)?;
     sync_dir(dir)?;
     Ok(path)

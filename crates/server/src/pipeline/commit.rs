@@ -1,10 +1,12 @@
 //! Commit: apply each committed entry to the tree in log order, fire the watches it
-//! triggers, answer the request if it came from this server, then release the reads that
-//! were waiting behind it in the same session.
+//! triggers, answer the request if this process proposed it, then release the reads that
+//! were waiting behind it in the same session. Sessions created elsewhere (replayed after a
+//! restart, or proposed by another member) are adopted with a fresh timeout.
 
 use std::time::Instant;
 
 use corral_datatree::{OpResult, Txn, TxnOp};
+use corral_raft::SmEvent;
 
 use super::propose::{Committed, Entry, Origin};
 use super::reply;
@@ -13,8 +15,42 @@ use crate::session::Queued;
 use crate::watch::event::encode_event;
 
 impl Core {
+    /// What the Raft state machine hands over, in log order.
+    pub(super) fn state_machine_event(&mut self, event: SmEvent) {
+        match event {
+            SmEvent::Apply { zxid, payload } => match Entry::from_log_bytes(&payload) {
+                Ok((proposer, entry)) => self.commit(Committed {
+                    zxid: zxid as i64,
+                    proposer,
+                    entry,
+                }),
+                Err(why) => {
+                    // raft-log checksums every record, so this is not a torn write but a log
+                    // this build cannot read. Skipping it would silently drop committed data.
+                    tracing::error!(
+                        "committed log entry at index {zxid} is unreadable ({why}); stopping"
+                    );
+                    std::process::exit(70);
+                }
+            },
+            SmEvent::Snapshot { meta, reply } => {
+                let mut bytes = Vec::new();
+                corral_datatree::snapshot::write_snapshot(&self.tree, &meta, &mut bytes)
+                    .expect("encoding into a Vec does not fail");
+                let _ = reply.send(bytes);
+            }
+            SmEvent::Install { path, reply } => {
+                let _ = reply.send(self.install_snapshot(&path));
+            }
+        }
+    }
+
     pub(super) fn commit(&mut self, c: Committed) {
-        let Committed { zxid, entry } = c;
+        let Committed {
+            zxid,
+            proposer,
+            entry,
+        } = c;
         let applied = self.tree.apply(zxid, &entry.txn);
         for t in &applied.triggers {
             for fired in self.watches.trigger(t) {
@@ -27,8 +63,13 @@ impl Core {
         if let TxnOp::DeleteContainer { path } = &entry.txn.op {
             self.removals_in_flight.remove(path);
         }
-        if let Origin::Client { session_id } = entry.origin {
-            self.answer_front(session_id, zxid, &applied);
+        let ours = proposer == self.log.id;
+        match entry.origin {
+            Origin::Client { session_id } if ours => self.answer_front(session_id, zxid, &applied),
+            _ if matches!(entry.txn.op, TxnOp::CreateSession { .. }) => {
+                self.adopt_session(session_id)
+            }
+            _ => {}
         }
         if matches!(entry.txn.op, TxnOp::CloseSession) {
             self.end_session(session_id);
@@ -103,7 +144,7 @@ impl Core {
     }
 
     /// A closed session: forget it and close its connection.
-    fn end_session(&mut self, session_id: i64) {
+    pub(super) fn end_session(&mut self, session_id: i64) {
         self.tracker.remove(session_id);
         if let Some(session) = self.registry.sessions.remove(&session_id) {
             if let Some(conn) = session.conn {
@@ -127,7 +168,7 @@ impl Core {
             }
             tracing::info!("expiring session {session_id:#x}");
             self.tracker.remove(session_id);
-            self.log.propose(Entry {
+            self.propose(Entry {
                 origin: Origin::Internal,
                 txn: Txn {
                     session_id,
@@ -146,7 +187,7 @@ impl Core {
             if !self.removals_in_flight.insert(path.clone()) {
                 continue;
             }
-            self.log.propose(Entry {
+            self.propose(Entry {
                 origin: Origin::Internal,
                 txn: Txn {
                     session_id: 0,

@@ -63,7 +63,7 @@ impl Core {
         if let Some(c) = self.registry.conns.get_mut(&conn_id) {
             c.session = Some(id);
         }
-        self.log.propose(Entry {
+        self.propose(Entry {
             origin: Origin::Client { session_id: id },
             txn: Txn {
                 session_id: id,
@@ -182,4 +182,52 @@ fn frame_of(rsp: &ConnectResponse) -> Vec<u8> {
     rsp.encode(&mut out);
     corral_jute::frame::finish(&mut out, at);
     out
+}
+
+impl Core {
+    /// Starts tracking a session that is in the tree but was not opened through this
+    /// process: it gets a fresh timeout for its client to come back in.
+    pub(super) fn adopt_session(&mut self, session_id: i64) {
+        if self.registry.sessions.contains_key(&session_id) {
+            return;
+        }
+        let Some(timeout_ms) = self.tree.session(session_id).map(|s| s.timeout_ms) else {
+            return;
+        };
+        let timeout_ms = timeout_ms.max(0) as u32;
+        self.registry.sessions.insert(
+            session_id,
+            Session {
+                timeout_ms,
+                conn: None,
+                fifo: VecDeque::new(),
+                closing: false,
+            },
+        );
+        self.tracker.add(session_id, timeout_ms, Instant::now());
+    }
+
+    /// Replaces the tree with a snapshot received from a leader. Sessions follow the new
+    /// tree: those gone from it end, new ones are adopted.
+    pub(super) fn install_snapshot(&mut self, path: &std::path::Path) -> Result<(), String> {
+        let (_, mut tree) = corral_datatree::snapshot::read_snapshot_file(path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        tree.set_extended_types_enabled(self.cfg.extended_types_enabled);
+        self.tree = tree;
+        let gone: Vec<i64> = self
+            .registry
+            .sessions
+            .keys()
+            .copied()
+            .filter(|id| self.tree.session(*id).is_none())
+            .collect();
+        for session_id in gone {
+            self.end_session(session_id);
+        }
+        for session_id in self.tree.session_ids() {
+            self.adopt_session(session_id);
+        }
+        tracing::info!(file = %path.display(), "snapshot installed");
+        Ok(())
+    }
 }

@@ -26,11 +26,13 @@ use corral_jute::{ConnectRequest, Request};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::config::Config;
+use crate::disk::DiskGuard;
 use crate::outbox::{Outbox, SendError};
 use crate::session::{Registry, SessionTracker};
 use crate::stats::ServerStats;
 use crate::watch::{ConnId, WatchManager};
-use propose::{Committed, MemoryLog};
+use corral_raft::SmEvent;
+use propose::Proposer;
 
 /// What connections tell the core.
 pub enum CoreMsg {
@@ -63,7 +65,8 @@ const MAX_MESSAGES_PER_TURN: usize = 256;
 pub struct Core {
     pub(crate) cfg: Arc<Config>,
     pub(crate) tree: DataTree,
-    log: MemoryLog,
+    log: Proposer,
+    disk: DiskGuard,
     pub(crate) registry: Registry,
     tracker: SessionTracker,
     pub(crate) watches: WatchManager,
@@ -74,33 +77,37 @@ pub struct Core {
 }
 
 impl Core {
-    pub fn new(cfg: Arc<Config>) -> (Core, mpsc::UnboundedReceiver<Committed>) {
-        let mut tree = DataTree::new();
+    /// A core over a recovered tree. Sessions found in it live on with fresh timeouts, as in
+    /// ZooKeeper after a restart: their clients have that long to reconnect.
+    pub fn new(cfg: Arc<Config>, mut tree: DataTree, log: Proposer, disk: DiskGuard) -> Core {
         tree.set_extended_types_enabled(cfg.extended_types_enabled);
-        let (log, committed) = MemoryLog::new(tree.last_zxid());
         let now_ms = wall_clock_ms();
         // ZooKeeper's scheme: the low 40 bits of the clock in the middle, the server id on
         // top (1 for a standalone server, so ids read 0x01…).
         let next_session_id = (((now_ms << 24) as u64 >> 8) | (STANDALONE_SERVER_ID << 56)) as i64;
-        let core = Core {
+        let mut core = Core {
             tracker: SessionTracker::new(cfg.tick_time_ms),
             cfg,
             tree,
             log,
+            disk,
             registry: Registry::default(),
             watches: WatchManager::default(),
             stats: ServerStats::new(),
             next_session_id,
             removals_in_flight: HashSet::new(),
         };
-        (core, committed)
+        for session_id in core.tree.session_ids() {
+            core.adopt_session(session_id);
+        }
+        core
     }
 
     /// Runs until every sender of `inbox` is gone.
     pub async fn run(
         mut self,
         mut inbox: mpsc::Receiver<CoreMsg>,
-        mut committed: mpsc::UnboundedReceiver<Committed>,
+        mut events: mpsc::UnboundedReceiver<SmEvent>,
     ) {
         let tick = Duration::from_millis(self.cfg.tick_time_ms as u64);
         let mut expiry = tokio::time::interval(tick);
@@ -110,7 +117,7 @@ impl Core {
         loop {
             tokio::select! {
                 biased;
-                Some(c) = committed.recv() => self.commit(c),
+                Some(event) = events.recv() => self.state_machine_event(event),
                 msg = inbox.recv() => {
                     let Some(msg) = msg else { return };
                     self.handle(msg);
@@ -179,6 +186,12 @@ impl Core {
             c.stats.last_zxid = zxid;
             c.stats.last_response_ms = wall_clock_ms();
         }
+    }
+
+    /// Hands an entry to the log, counting its bytes against the disk guard.
+    fn propose(&mut self, entry: propose::Entry) {
+        let bytes = self.log.propose(entry);
+        self.disk.proposed(bytes);
     }
 
     fn close_conn(&mut self, conn: ConnId) {

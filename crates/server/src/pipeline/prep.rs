@@ -55,6 +55,19 @@ impl Core {
             return;
         }
         match to_txn_op(&req) {
+            Some(Ok((op, _)))
+                if !matches!(op, TxnOp::CloseSession) && !self.disk.allows_write() =>
+            {
+                // The disk is nearly full (see `disk`): refuse, in FIFO order; reads go on.
+                self.enqueue_read(
+                    session_id,
+                    Queued::Failed {
+                        conn: conn_id,
+                        xid,
+                        err: ErrorCode::SystemError,
+                    },
+                )
+            }
             Some(Ok((op, kind))) => {
                 let auth = self.registry.conns[&conn_id].auth.to_vec();
                 let session = self
@@ -71,7 +84,7 @@ impl Core {
                     kind,
                     received,
                 });
-                self.log.propose(Entry {
+                self.propose(Entry {
                     origin: Origin::Client { session_id },
                     txn: Txn {
                         session_id,

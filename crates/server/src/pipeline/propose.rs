@@ -1,17 +1,24 @@
-//! Handing Txns to the log. Until the Raft log lands (see ARCHITECTURE.md, roadmap step 2)
-//! the log is in memory: an entry is committed as soon as it is appended, and committed
-//! entries come back to the core through the same channel a replicated log will use.
+//! Handing Txns to the Raft log, and the bytes an entry is logged as.
 //!
-//! Contract of a log: entries commit in the order they were proposed, each exactly once, with
-//! strictly increasing indexes; the index is the entry's zxid.
+//! The core hands entries to one proposer task in order; it passes them to Raft in the same
+//! order (`RaftNode::propose` does not wait for the commit, so concurrent writes share fsyncs),
+//! and Raft logs them in that order. Committed entries come back through the state machine's
+//! event channel, in log order, each exactly once; the log index is the zxid.
+//!
+//! Logged entry, version 1 (integers little-endian):
+//! `version u8 = 1 | proposer u64 | origin u8 (0 internal, 1 client) | session_id i64 (client
+//! only) | Txn::to_log_bytes`. The proposer is drawn at random when a server process starts, so
+//! only the process that proposed an entry answers it: entries replayed after a restart (or,
+//! in ensembles, proposed by another member) are applied without an answer.
 
 use corral_datatree::Txn;
-use tokio::sync::mpsc;
+use corral_raft::RaftNode;
+use tokio::sync::{mpsc, oneshot};
 
 /// Where a logged Txn came from, so the server that received it can answer it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
-    /// A client request waiting at the front of its session's FIFO on this server.
+    /// A client request waiting at the front of its session's FIFO on the proposing server.
     Client { session_id: i64 },
     /// The server's own work: session expiry, container and TTL removal.
     Internal,
@@ -25,33 +32,142 @@ pub struct Entry {
 
 pub struct Committed {
     pub zxid: i64,
+    /// The process that proposed the entry.
+    pub proposer: u64,
     pub entry: Entry,
 }
 
-/// The in-memory log: commits everything it is given, in order.
-pub struct MemoryLog {
-    last_index: i64,
-    committed: mpsc::UnboundedSender<Committed>,
-}
+const ENTRY_VERSION: u8 = 1;
+const ORIGIN_INTERNAL: u8 = 0;
+const ORIGIN_CLIENT: u8 = 1;
 
-impl MemoryLog {
-    pub fn new(last_index: i64) -> (MemoryLog, mpsc::UnboundedReceiver<Committed>) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        (
-            MemoryLog {
-                last_index,
-                committed: tx,
-            },
-            rx,
-        )
+impl Entry {
+    pub fn to_log_bytes(&self, proposer: u64) -> Vec<u8> {
+        let txn = self.txn.to_log_bytes();
+        let mut out = Vec::with_capacity(18 + txn.len());
+        out.push(ENTRY_VERSION);
+        out.extend_from_slice(&proposer.to_le_bytes());
+        match self.origin {
+            Origin::Internal => out.push(ORIGIN_INTERNAL),
+            Origin::Client { session_id } => {
+                out.push(ORIGIN_CLIENT);
+                out.extend_from_slice(&session_id.to_le_bytes());
+            }
+        }
+        out.extend_from_slice(&txn);
+        out
     }
 
-    pub fn propose(&mut self, entry: Entry) {
-        self.last_index += 1;
-        // The receiver lives as long as the core that owns this log.
-        let _ = self.committed.send(Committed {
-            zxid: self.last_index,
-            entry,
-        });
+    /// Decodes a logged entry: `(proposer, entry)`.
+    pub fn from_log_bytes(bytes: &[u8]) -> Result<(u64, Entry), String> {
+        let (&version, rest) = bytes.split_first().ok_or("empty entry")?;
+        if version != ENTRY_VERSION {
+            return Err(format!("unknown entry version {version}"));
+        }
+        let (proposer, rest) = take_u64(rest)?;
+        let (&origin, rest) = rest.split_first().ok_or("entry ends before its origin")?;
+        let (origin, rest) = match origin {
+            ORIGIN_INTERNAL => (Origin::Internal, rest),
+            ORIGIN_CLIENT => {
+                let (session_id, rest) = take_u64(rest)?;
+                let session_id = session_id as i64;
+                (Origin::Client { session_id }, rest)
+            }
+            other => return Err(format!("unknown entry origin {other}")),
+        };
+        let txn = Txn::from_log_bytes(rest).map_err(|e| format!("bad txn: {e}"))?;
+        Ok((proposer, Entry { origin, txn }))
+    }
+}
+
+fn take_u64(bytes: &[u8]) -> Result<(u64, &[u8]), String> {
+    if bytes.len() < 8 {
+        return Err("entry ends inside a number".into());
+    }
+    let (n, rest) = bytes.split_at(8);
+    Ok((u64::from_le_bytes(n.try_into().expect("8 bytes")), rest))
+}
+
+/// The core's end of the log: encodes entries and queues them for the proposer task.
+pub struct Proposer {
+    /// This process's proposer id (see the module header).
+    pub id: u64,
+    queue: mpsc::UnboundedSender<Vec<u8>>,
+}
+
+impl Proposer {
+    pub fn new(id: u64, queue: mpsc::UnboundedSender<Vec<u8>>) -> Proposer {
+        Proposer { id, queue }
+    }
+
+    /// Queues the entry; returns its size in the log.
+    pub fn propose(&mut self, entry: Entry) -> usize {
+        let bytes = entry.to_log_bytes(self.id);
+        let len = bytes.len();
+        // The receiver lives until the log fails; the server stops then.
+        let _ = self.queue.send(bytes);
+        len
+    }
+}
+
+/// The proposer task: passes queued entries to Raft in order. Returns (after telling `failed`)
+/// when Raft stops, which only a storage failure causes in a running server. Completions are
+/// awaited by a second task, in order (entries apply in log order), so proposing never waits.
+pub async fn run_proposer(
+    node: RaftNode,
+    mut queue: mpsc::UnboundedReceiver<Vec<u8>>,
+    failed: oneshot::Sender<String>,
+) {
+    let (pending_tx, mut pending) = mpsc::unbounded_channel::<corral_raft::node::Applied>();
+    tokio::spawn(async move {
+        while let Some(applied) = pending.recv().await {
+            if let Err(why) = applied.wait().await {
+                tracing::warn!("a proposed entry was not applied: {why}");
+            }
+        }
+    });
+    while let Some(payload) = queue.recv().await {
+        match node.propose(payload).await {
+            Ok(applied) => {
+                let _ = pending_tx.send(applied);
+            }
+            Err(e) => {
+                let _ = failed.send(e.to_string());
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use corral_datatree::TxnOp;
+
+    #[test]
+    fn entries_round_trip_and_damage_is_refused() {
+        for origin in [Origin::Internal, Origin::Client { session_id: -7 }] {
+            let entry = Entry {
+                origin,
+                txn: Txn {
+                    session_id: 42,
+                    time_ms: 1_700_000_000_000,
+                    auth: vec![],
+                    op: TxnOp::CloseSession,
+                },
+            };
+            let bytes = entry.to_log_bytes(0xfeed);
+            let (proposer, back) = Entry::from_log_bytes(&bytes).unwrap();
+            assert_eq!(proposer, 0xfeed);
+            assert_eq!(back.origin, origin);
+            assert_eq!(back.txn.to_log_bytes(), entry.txn.to_log_bytes());
+            for cut in 0..bytes.len() {
+                assert!(
+                    Entry::from_log_bytes(&bytes[..cut]).is_err(),
+                    "cut at {cut}"
+                );
+            }
+        }
+        assert!(Entry::from_log_bytes(&[2, 0, 0]).is_err());
     }
 }

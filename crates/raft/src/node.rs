@@ -1,0 +1,214 @@
+//! A Raft member as the server sees it: start it on its log and snapshot directories, wait
+//! until it leads and has applied its log, hand it payloads to commit. openraft stays inside.
+//!
+//! Start-up order (recovery):
+//! 1. The server loads the newest valid snapshot into its tree and passes its `raft_meta`.
+//! 2. The log opens (a torn tail is cut off there). If it was purged past the snapshot, the
+//!    entries between are gone: start fails and says so, rather than serve a state with a hole.
+//! 3. openraft re-applies the log after the snapshot; a one-member group that was never
+//!    initialized is initialized (once: the log then holds the membership).
+//! 4. [`RaftNode::wait_ready`] returns once this member leads and has applied every entry it
+//!    had, so clients never see a state older than one they were told about.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use openraft::storage::RaftLogStorage;
+use openraft::{Raft, ServerState, SnapshotPolicy};
+use tokio::sync::mpsc;
+
+use crate::log_store::{LogStore, LogStoreConfig};
+use crate::network::NoPeers;
+use crate::snapshot_store::{RaftMeta, SnapshotStore};
+use crate::state_machine::{SmEvent, StateMachine};
+use crate::types::{CorralNode, NodeId, TypeConfig};
+
+/// ZooKeeper's `snapCount` default.
+pub const DEFAULT_SNAP_COUNT: u64 = 100_000;
+
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// This member's id (zoo.cfg's myid; 1 for a standalone server).
+    pub id: NodeId,
+    pub node: CorralNode,
+    pub log: LogStoreConfig,
+    pub snapshot_dir: PathBuf,
+    /// Entries between snapshots (zoo.cfg `snapCount`).
+    pub snap_count: u64,
+    /// Snapshot files kept (zoo.cfg `autopurge.snapRetainCount`, at least 3).
+    pub snap_retain_count: usize,
+}
+
+/// What the server recovered from its newest valid snapshot.
+#[derive(Debug, Clone, Default)]
+pub struct Recovered {
+    /// The snapshot header's `raft_meta` bytes.
+    pub raft_meta: Vec<u8>,
+    pub path: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error("cannot open the raft log in {dir}: {source}")]
+    OpenLog {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the snapshot's raft metadata is unreadable: {0}")]
+    Meta(String),
+    #[error(
+        "the raft log in {dir} starts after index {purged}, but the newest readable snapshot \
+         ends at index {snapshot}: entries in between are lost (were newer snapshots skipped \
+         as corrupt?); refusing to start with a hole in committed data"
+    )]
+    Gap {
+        dir: PathBuf,
+        purged: u64,
+        snapshot: u64,
+    },
+    #[error("raft: {0}")]
+    Raft(String),
+}
+
+/// A running Raft member.
+#[derive(Clone)]
+pub struct RaftNode {
+    id: NodeId,
+    raft: Raft<TypeConfig>,
+}
+
+impl RaftNode {
+    /// Opens the log, starts openraft, and initializes a one-member group on first start.
+    /// Committed entries and snapshot requests arrive on `events`, which must be drained.
+    pub async fn start_standalone(
+        cfg: NodeConfig,
+        recovered: Recovered,
+        events: mpsc::UnboundedSender<SmEvent>,
+    ) -> Result<RaftNode, NodeError> {
+        let meta = RaftMeta::decode(&recovered.raft_meta).map_err(NodeError::Meta)?;
+        let mut log = LogStore::open(&cfg.log).map_err(|source| NodeError::OpenLog {
+            dir: cfg.log.dir.clone(),
+            source,
+        })?;
+        let state = log
+            .get_log_state()
+            .await
+            .map_err(|e| NodeError::Raft(e.to_string()))?;
+        let purged = state.last_purged_log_id.map_or(0, |id| id.index);
+        let snapshot = meta.last_log_id.map_or(0, |id| id.index);
+        if state.last_purged_log_id.is_some() && purged > snapshot {
+            return Err(NodeError::Gap {
+                dir: cfg.log.dir.clone(),
+                purged,
+                snapshot,
+            });
+        }
+
+        let (purge_tx, mut purge_rx) = mpsc::unbounded_channel();
+        let store = SnapshotStore::new(
+            cfg.snapshot_dir.clone(),
+            cfg.snap_retain_count,
+            recovered.path,
+            purge_tx,
+        );
+        let sm = StateMachine::new(Some(meta), events, store);
+        let raft = Raft::new(cfg.id, raft_config(&cfg)?, NoPeers, log, sm)
+            .await
+            .map_err(|e| NodeError::Raft(e.to_string()))?;
+        // The snapshot store asks for purges; openraft's own purge is off (see raft_config).
+        let purger = raft.clone();
+        tokio::spawn(async move {
+            while let Some(upto) = purge_rx.recv().await {
+                if purger.trigger().purge_log(upto).await.is_err() {
+                    return; // raft stopped
+                }
+            }
+        });
+
+        let initialized = raft
+            .is_initialized()
+            .await
+            .map_err(|e| NodeError::Raft(e.to_string()))?;
+        if !initialized {
+            tracing::info!(id = cfg.id, "initializing a one-member raft group");
+            let members = BTreeMap::from([(cfg.id, cfg.node.clone())]);
+            raft.initialize(members)
+                .await
+                .map_err(|e| NodeError::Raft(e.to_string()))?;
+        }
+        Ok(RaftNode { id: cfg.id, raft })
+    }
+
+    /// Waits until this member leads and has applied every entry in its log.
+    pub async fn wait_ready(&self, timeout: Duration) -> Result<(), NodeError> {
+        let id = self.id;
+        self.raft
+            .wait(Some(timeout))
+            .metrics(
+                |m| {
+                    m.state == ServerState::Leader
+                        && m.current_leader == Some(id)
+                        && m.last_applied.map(|l| l.index) >= m.last_log_index
+                },
+                "leading and applied",
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| NodeError::Raft(e.to_string()))
+    }
+
+    /// Hands a payload to the log without waiting for it: payloads handed over in order are
+    /// logged in that order, and come back on the event channel once committed. The returned
+    /// receiver resolves once the entry is applied; it must be kept until then (openraft warns
+    /// of a dropped one). An error means this member stopped for good (a storage failure).
+    pub async fn propose(&self, payload: Vec<u8>) -> Result<Applied, NodeError> {
+        self.raft
+            .client_write_ff(crate::types::LogPayload(payload))
+            .await
+            .map(|rx| Applied { rx })
+            .map_err(|e| NodeError::Raft(e.to_string()))
+    }
+
+    /// Stops openraft's tasks.
+    pub async fn shutdown(&self) {
+        let _ = self.raft.shutdown().await;
+    }
+}
+
+fn raft_config(cfg: &NodeConfig) -> Result<Arc<openraft::Config>, NodeError> {
+    let config = openraft::Config {
+        cluster_name: "corral".into(),
+        // A one-member group elects itself after one timeout at start; keep it short.
+        heartbeat_interval: 50,
+        election_timeout_min: 150,
+        election_timeout_max: 300,
+        snapshot_policy: SnapshotPolicy::LogsSinceLast(cfg.snap_count.max(1)),
+        // Purging is driven by the snapshot store (the log after the second newest snapshot
+        // is kept), so openraft's own purge after each snapshot must keep everything.
+        max_in_snapshot_log_to_keep: u64::MAX,
+        ..openraft::Config::default()
+    };
+    config
+        .validate()
+        .map(Arc::new)
+        .map_err(|e| NodeError::Raft(e.to_string()))
+}
+
+/// The completion of one proposal (see [`RaftNode::propose`]).
+pub struct Applied {
+    rx: tokio::sync::oneshot::Receiver<openraft::raft::ClientWriteResult<TypeConfig>>,
+}
+
+impl Applied {
+    /// Waits for the entry to be applied; `Err` says why it was not (this member is not the
+    /// leader, or Raft stopped).
+    pub async fn wait(self) -> Result<(), String> {
+        match self.rx.await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("raft stopped".into()),
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! The snapshot store: snapshot files in the data directory, in the data tree's own format,
+//! with openraft's metadata carried in the header's opaque `raft_meta` field.
+//!
+//! Rules kept:
+//! - A snapshot is reported built only once its file is durable. A write that fails (a full
+//!   disk) is retried with a growing pause until it succeeds; writes of clients go on
+//!   meanwhile, and the log is simply not purged.
+//! - The newest `retain` files are kept (at least three, as ZooKeeper's purge). The log is
+//!   purged only up to the second newest snapshot, so that if the newest file turns out
+//!   corrupt at the next start, the one before it plus the log still reach the present.
+//! - The current snapshot is the file this process last wrote, installed or started from;
+//!   it is read from disk when openraft asks for it rather than kept in memory.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use corral_datatree::snapshot::{self, SnapshotReader};
+use openraft::storage::Snapshot;
+use openraft::StorageIOError;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use crate::types::{LogId, SnapshotMeta, StorageError, StoredMembership, TypeConfig};
+
+/// The first pause after a failed snapshot write; it doubles up to the maximum.
+const RETRY_FIRST: Duration = Duration::from_secs(1);
+const RETRY_MAX: Duration = Duration::from_secs(30);
+
+/// openraft's snapshot metadata, as stored in a snapshot file's `raft_meta` (postcard).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RaftMeta {
+    pub last_log_id: Option<LogId>,
+    pub last_membership: StoredMembership,
+    pub snapshot_id: String,
+}
+
+impl RaftMeta {
+    pub fn of(meta: &SnapshotMeta) -> RaftMeta {
+        RaftMeta {
+            last_log_id: meta.last_log_id,
+            last_membership: meta.last_membership.clone(),
+            snapshot_id: meta.snapshot_id.clone(),
+        }
+    }
+
+    /// Decodes a file's `raft_meta`. An empty one (a snapshot made outside Raft, such as an
+    /// import) means no log id and no membership.
+    pub fn decode(bytes: &[u8]) -> Result<RaftMeta, String> {
+        if bytes.is_empty() {
+            return Ok(RaftMeta::default());
+        }
+        postcard::from_bytes(bytes).map_err(|e| format!("unreadable raft metadata: {e}"))
+    }
+
+    pub fn to_datatree_meta(&self) -> snapshot::SnapshotMeta {
+        snapshot::SnapshotMeta {
+            last_zxid: self.last_log_id.map_or(0, |id| id.index) as i64,
+            raft_meta: postcard::to_stdvec(self).expect("postcard encodes into a Vec"),
+        }
+    }
+
+    fn to_snapshot_meta(&self) -> SnapshotMeta {
+        SnapshotMeta {
+            last_log_id: self.last_log_id,
+            last_membership: self.last_membership.clone(),
+            snapshot_id: self.snapshot_id.clone(),
+        }
+    }
+}
+
+/// The snapshot directory. Clones share one store.
+#[derive(Clone)]
+pub struct SnapshotStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    dir: PathBuf,
+    retain: usize,
+    current: Mutex<Option<PathBuf>>,
+    /// Where to ask for the log to be purged up to an index.
+    purge_log: mpsc::UnboundedSender<u64>,
+}
+
+impl SnapshotStore {
+    /// `current` is the file the server started from, if any.
+    pub fn new(
+        dir: PathBuf,
+        retain: usize,
+        current: Option<PathBuf>,
+        purge_log: mpsc::UnboundedSender<u64>,
+    ) -> SnapshotStore {
+        SnapshotStore {
+            inner: Arc::new(Inner {
+                dir,
+                retain,
+                current: Mutex::new(current),
+                purge_log,
+            }),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    fn set_current(&self, path: PathBuf) {
+        *self.inner.current.lock().expect("snapshot store mutex") = Some(path);
+    }
+
+    /// Writes a snapshot built here, retrying until it is on disk; returns the bytes.
+    pub async fn save_until_written(&self, mut bytes: Vec<u8>, meta: &SnapshotMeta) -> Vec<u8> {
+        let zxid = meta.last_log_id.map_or(0, |id| id.index) as i64;
+        let mut pause = RETRY_FIRST;
+        loop {
+            let dir = self.inner.dir.clone();
+            let (returned, written) = tokio::task::spawn_blocking(move || {
+                let written = snapshot::write_snapshot_bytes_file(&bytes, zxid, &dir);
+                (bytes, written)
+            })
+            .await
+            .expect("the snapshot writer does not panic");
+            bytes = returned;
+            match written {
+                Ok(path) => {
+                    tracing::info!(
+                        file = %path.display(),
+                        bytes = bytes.len(),
+                        "snapshot written"
+                    );
+                    self.set_current(path);
+                    self.purge_older();
+                    return bytes;
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        "snapshot at zxid {zxid:#x} not written ({e}); retrying in {pause:?}"
+                    );
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(RETRY_MAX);
+                }
+            }
+        }
+    }
+
+    /// Makes a snapshot received from a leader durable; returns its path.
+    pub async fn install(
+        &self,
+        bytes: Vec<u8>,
+        meta: &SnapshotMeta,
+    ) -> Result<PathBuf, StorageError> {
+        let bad = |why: String| {
+            let e = std::io::Error::new(std::io::ErrorKind::InvalidData, why);
+            StorageError::from(StorageIOError::read_snapshot(Some(meta.signature()), &e))
+        };
+        let header = SnapshotReader::open(&bytes[..], bytes.len() as u64)
+            .map_err(|e| bad(e.to_string()))?
+            .header()
+            .clone();
+        let stored = RaftMeta::decode(&header.meta.raft_meta).map_err(bad)?;
+        if stored.last_log_id != meta.last_log_id {
+            return Err(bad(
+                "snapshot bytes disagree with the snapshot metadata".into()
+            ));
+        }
+        let dir = self.inner.dir.clone();
+        let zxid = header.meta.last_zxid;
+        let path = tokio::task::spawn_blocking(move || {
+            snapshot::write_snapshot_bytes_file(&bytes, zxid, &dir)
+        })
+        .await
+        .expect("the snapshot writer does not panic")
+        .map_err(|e| {
+            StorageError::from(StorageIOError::write_snapshot(Some(meta.signature()), &e))
+        })?;
+        self.set_current(path.clone());
+        self.purge_older();
+        Ok(path)
+    }
+
+    /// The current snapshot, read from its file.
+    pub async fn current(&self) -> Result<Option<Snapshot<TypeConfig>>, StorageError> {
+        let Some(path) = self
+            .inner
+            .current
+            .lock()
+            .expect("snapshot store mutex")
+            .clone()
+        else {
+            return Ok(None);
+        };
+        let read = |e: std::io::Error| StorageError::from(StorageIOError::read_snapshot(None, &e));
+        let bytes = tokio::task::spawn_blocking(move || std::fs::read(path))
+            .await
+            .expect("reading a file does not panic")
+            .map_err(read)?;
+        let header = SnapshotReader::open(&bytes[..], bytes.len() as u64)
+            .map_err(|e| read(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?
+            .header()
+            .clone();
+        let meta = RaftMeta::decode(&header.meta.raft_meta)
+            .map_err(|e| read(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
+        Ok(Some(Snapshot {
+            meta: meta.to_snapshot_meta(),
+            snapshot: Box::new(std::io::Cursor::new(bytes)),
+        }))
+    }
+
+    /// Deletes snapshots beyond the retained ones and asks for the log to be purged up to the
+    /// second newest. Failures only leave more on disk, so they are logged and left.
+    fn purge_older(&self) {
+        match snapshot::purge(&self.inner.dir, self.inner.retain) {
+            Ok(removed) => {
+                for path in removed {
+                    tracing::info!(file = %path.display(), "old snapshot removed");
+                }
+            }
+            Err(e) => tracing::warn!("removing old snapshots failed: {e}"),
+        }
+        match snapshot::list_snapshots(&self.inner.dir) {
+            Ok(files) => {
+                if let Some(previous) = files.get(1) {
+                    let _ = self.inner.purge_log.send(previous.zxid as u64);
+                }
+            }
+            Err(e) => tracing::warn!("listing snapshots failed: {e}"),
+        }
+    }
+}
