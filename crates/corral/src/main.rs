@@ -10,6 +10,7 @@ use corral_server::{Config, Server};
 const USAGE: &str = "\
 usage: corral server [--config ZOO_CFG]
        corral admin dump-snapshot FILE
+       corral bench [FLAGS]   (load any ZooKeeper server; --help)
 
   server            serve ZooKeeper clients (default: port 2181, data in ./corral-data)
   --config FILE     read settings from a ZooKeeper zoo.cfg
@@ -29,6 +30,7 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("server") => server(&args[1..]),
         Some("admin") => admin::run(&args[1..]),
+        Some("bench") => corral_bench::cli(&args[1..]),
         Some("--version" | "version") => {
             println!("corral {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS

@@ -1,0 +1,181 @@
+//! The command line of `corral bench`: flags into a [`Config`], with every limit checked.
+
+use std::time::Duration;
+
+use crate::workload::Workload;
+
+pub const USAGE: &str = "\
+usage: corral bench [--servers HOST:PORT[,HOST:PORT...]] [--workload KIND] [--clients N]
+                    [--depth D] [--duration S | --ops N] [--warmup S] [--value-size B]
+                    [--keys K] [--threads T]
+
+  --servers     connect string of the server under test (default 127.0.0.1:2181)
+  --workload    create | set | get | exists | mixed (90% get, 10% set); default set
+  --clients     sessions, each on its own connection (default 1)
+  --depth       requests in flight per session (default 1)
+  --duration    seconds measured (default 10); with --ops, the most the run may take
+                (default 300)
+  --ops         stop after this many measured requests
+  --warmup      seconds of load before measuring (default 1)
+  --value-size  bytes written by create and set (default 100)
+  --keys        znodes that set, get, exists and mixed spread over (default 1000)
+  --threads     threads of the bench's own runtime (default 1: the server keeps the rest)
+
+Prints a table and one JSON line per run. Exits 1 if the run failed or any request erred.
+";
+
+/// Longest run or warm-up accepted, so that every run ends.
+pub const MAX_SECONDS: u64 = 3600;
+/// Time limit of an `--ops` run without `--duration`.
+const OPS_RUN_LIMIT_SECONDS: u64 = 300;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub servers: String,
+    pub workload: Workload,
+    pub clients: usize,
+    pub depth: usize,
+    /// How long to measure; with `ops`, the time limit of the run.
+    pub duration: Duration,
+    pub ops: Option<u64>,
+    pub warmup: Duration,
+    pub value_size: usize,
+    pub keys: usize,
+    pub threads: usize,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            servers: "127.0.0.1:2181".to_string(),
+            workload: Workload::Set,
+            clients: 1,
+            depth: 1,
+            duration: Duration::from_secs(10),
+            ops: None,
+            warmup: Duration::from_secs(1),
+            value_size: 100,
+            keys: 1000,
+            threads: 1,
+        }
+    }
+}
+
+/// Parses the flags after `corral bench`. `Ok(None)` means help was asked for.
+pub fn parse(args: &[String]) -> Result<Option<Config>, String> {
+    let mut c = Config::default();
+    let mut duration_given = false;
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        if matches!(flag.as_str(), "-h" | "--help") {
+            return Ok(None);
+        }
+        let value = it
+            .next()
+            .ok_or_else(|| format!("{flag} needs a value"))?
+            .as_str();
+        match flag.as_str() {
+            "--servers" => c.servers = value.to_string(),
+            "--workload" => c.workload = value.parse()?,
+            "--clients" => c.clients = number(flag, value, 1, 10_000)? as usize,
+            "--depth" => c.depth = number(flag, value, 1, 10_000)? as usize,
+            "--duration" => {
+                c.duration = Duration::from_secs(number(flag, value, 1, MAX_SECONDS)?);
+                duration_given = true;
+            }
+            "--ops" => c.ops = Some(number(flag, value, 1, u64::MAX)?),
+            "--warmup" => c.warmup = Duration::from_secs(number(flag, value, 0, MAX_SECONDS)?),
+            "--value-size" => c.value_size = number(flag, value, 0, 1 << 20)? as usize,
+            "--keys" => c.keys = number(flag, value, 1, 10_000_000)? as usize,
+            "--threads" => c.threads = number(flag, value, 1, 64)? as usize,
+            other => return Err(format!("unknown flag {other}")),
+        }
+    }
+    if c.ops.is_some() && !duration_given {
+        c.duration = Duration::from_secs(OPS_RUN_LIMIT_SECONDS);
+    }
+    if c.servers.is_empty() {
+        return Err("--servers is empty".to_string());
+    }
+    Ok(Some(c))
+}
+
+fn number(flag: &str, value: &str, min: u64, max: u64) -> Result<u64, String> {
+    match value.parse::<u64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "{flag} takes a whole number from {min} to {max}, not {value:?}"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn defaults() {
+        assert_eq!(parse(&[]).unwrap(), Some(Config::default()));
+    }
+
+    #[test]
+    fn every_flag() {
+        let c = parse(&args(
+            "--servers 127.0.0.1:2182 --workload mixed --clients 16 --depth 8 --duration 5 \
+             --warmup 2 --value-size 10 --keys 50 --threads 2",
+        ))
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            c,
+            Config {
+                servers: "127.0.0.1:2182".into(),
+                workload: Workload::Mixed,
+                clients: 16,
+                depth: 8,
+                duration: Duration::from_secs(5),
+                ops: None,
+                warmup: Duration::from_secs(2),
+                value_size: 10,
+                keys: 50,
+                threads: 2,
+            }
+        );
+    }
+
+    #[test]
+    fn ops_runs_are_bounded() {
+        let c = parse(&args("--ops 1000")).unwrap().unwrap();
+        assert_eq!(c.ops, Some(1000));
+        assert_eq!(c.duration, Duration::from_secs(OPS_RUN_LIMIT_SECONDS));
+        let c = parse(&args("--duration 7 --ops 10")).unwrap().unwrap();
+        assert_eq!(c.duration, Duration::from_secs(7));
+    }
+
+    #[test]
+    fn help() {
+        assert_eq!(parse(&args("--help")).unwrap(), None);
+    }
+
+    #[test]
+    fn refusals() {
+        for bad in [
+            "--clients 0",
+            "--clients x",
+            "--depth -1",
+            "--duration 0",
+            "--duration 100000",
+            "--workload delete",
+            "--bogus 1",
+            "--ops",
+            "--servers",
+        ] {
+            assert!(parse(&args(bad)).is_err(), "{bad} accepted");
+        }
+        assert!(parse(&["--servers".into(), String::new()]).is_err());
+    }
+}

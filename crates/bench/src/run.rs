@@ -1,0 +1,282 @@
+//! One run: open the sessions, create the run's znodes, then let `clients × depth` workers
+//! send requests (each worker one at a time, so each session has `depth` in flight) through
+//! the warm-up and the measured part, and add up what they saw.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use corral_client::{Acl, Client, CreateMode, Error, Op, Options};
+
+use crate::args::Config;
+use crate::stats::{Recorder, Summary};
+use crate::workload::{Layout, Request, Workload};
+
+/// Session timeout asked for: long enough that a busy client is not expired.
+const SESSION_TIMEOUT: Duration = Duration::from_secs(20);
+/// Longest wait for one reply, and for the sessions to open.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time allowed beyond warm-up and duration for connecting, setting up and closing.
+const SLACK: Duration = Duration::from_secs(120);
+/// Set-up `multi` batches stay well below ZooKeeper's 1 MiB `jute.maxbuffer`.
+const SETUP_BATCH_BYTES: usize = 256 * 1024;
+const SETUP_BATCH_OPS: usize = 1000;
+
+/// Runs the load `config` describes; `Err` if the run could not be done (no server, set-up
+/// failed, time limit), while errors of single requests are counted in the summary.
+pub async fn run(config: &Config) -> Result<Summary, String> {
+    let limit = config.warmup + config.duration + SLACK;
+    tokio::time::timeout(limit, run_unbounded(config))
+        .await
+        .map_err(|_| format!("the run did not end within {limit:?}"))?
+}
+
+async fn run_unbounded(config: &Config) -> Result<Summary, String> {
+    let clients = connect_all(config).await?;
+    let layout = Layout {
+        root: run_root(),
+        keys: config.keys,
+    };
+    let value = vec![b'x'; config.value_size];
+    set_up(&clients[0], config, &layout, &value).await?;
+
+    let start = Instant::now() + Duration::from_millis(10);
+    let plan = Arc::new(Plan {
+        workload: config.workload,
+        measure_from: start + config.warmup,
+        deadline: start + config.warmup + config.duration,
+        quota: config.ops,
+        measured: AtomicU64::new(0),
+        workers: clients.len() * config.depth,
+        key_paths: if config.workload.uses_keys() {
+            (0..layout.keys).map(|j| layout.key(j)).collect()
+        } else {
+            Vec::new()
+        },
+        layout,
+        value,
+    });
+    let mut tasks = tokio::task::JoinSet::new();
+    for (session, client) in clients.iter().enumerate() {
+        for slot in 0..config.depth {
+            let worker = Worker {
+                client: client.clone(),
+                index: session * config.depth + slot,
+                session,
+                plan: plan.clone(),
+            };
+            tasks.spawn(worker.run());
+        }
+    }
+    let mut total = Recorder::default();
+    let mut last_reply = plan.measure_from;
+    while let Some(done) = tasks.join_next().await {
+        let (rec, last) = done.map_err(|e| format!("a worker failed: {e}"))?;
+        total.merge(&rec);
+        last_reply = last_reply.max(last);
+    }
+    for c in &clients {
+        if let Err(e) = c.close().await {
+            total.error(&format!("close {}", error_name(&e)));
+        }
+    }
+    Ok(total.summary(last_reply - plan.measure_from))
+}
+
+async fn connect_all(config: &Config) -> Result<Vec<Client>, String> {
+    let options = Options::new(SESSION_TIMEOUT)
+        .request_timeout(REQUEST_TIMEOUT)
+        .connect_timeout(REQUEST_TIMEOUT);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..config.clients {
+        let (servers, options) = (config.servers.clone(), options.clone());
+        tasks.spawn(async move { Client::connect_with(&servers, options).await });
+    }
+    let mut clients = Vec::with_capacity(config.clients);
+    while let Some(done) = tasks.join_next().await {
+        match done {
+            Ok(Ok(c)) => clients.push(c),
+            Ok(Err(e)) => return Err(format!("cannot connect to {}: {e}", config.servers)),
+            Err(e) => return Err(format!("connecting failed: {e}")),
+        }
+    }
+    Ok(clients)
+}
+
+/// A root no other run uses: `/corral-bench-<pid>-<milliseconds since 1970>`.
+fn run_root() -> String {
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    format!("/corral-bench-{}-{ms}", std::process::id())
+}
+
+/// Creates the root and the keys (or the sessions' directories for `create`), in batches.
+async fn set_up(
+    client: &Client,
+    config: &Config,
+    layout: &Layout,
+    value: &[u8],
+) -> Result<(), String> {
+    let acl = Acl::open();
+    let failed = |e: Error| format!("setting up {}: {e}", layout.root);
+    client
+        .create(&layout.root, b"", &acl, CreateMode::Persistent)
+        .await
+        .map_err(failed)?;
+    let nodes: Vec<(String, &[u8])> = if config.workload.uses_keys() {
+        (0..layout.keys).map(|j| (layout.key(j), value)).collect()
+    } else {
+        (0..config.clients)
+            .map(|i| (layout.session_dir(i), &b""[..]))
+            .collect()
+    };
+    let mut batch = Vec::new();
+    let mut bytes = 0;
+    for (i, (path, data)) in nodes.iter().enumerate() {
+        batch.push(Op::create(path, data, &acl, CreateMode::Persistent));
+        bytes += path.len() + data.len() + 64;
+        if i + 1 == nodes.len() || batch.len() == SETUP_BATCH_OPS || bytes >= SETUP_BATCH_BYTES {
+            client
+                .multi(std::mem::take(&mut batch))
+                .await
+                .map_err(failed)?;
+            bytes = 0;
+        }
+    }
+    Ok(())
+}
+
+/// What every worker of a run shares.
+struct Plan {
+    workload: Workload,
+    measure_from: Instant,
+    deadline: Instant,
+    quota: Option<u64>,
+    /// Requests started in the measured part, against `quota`.
+    measured: AtomicU64,
+    workers: usize,
+    layout: Layout,
+    key_paths: Vec<String>,
+    value: Vec<u8>,
+}
+
+impl Plan {
+    /// True if one more measured request may start.
+    fn take_one(&self) -> bool {
+        match self.quota {
+            None => true,
+            Some(q) => self.measured.fetch_add(1, Ordering::Relaxed) < q,
+        }
+    }
+}
+
+/// One request in flight at a time on a session shared with `depth - 1` other workers.
+struct Worker {
+    client: Client,
+    index: usize,
+    session: usize,
+    plan: Arc<Plan>,
+}
+
+impl Worker {
+    /// Sends requests until the deadline or the quota; returns what it saw and when its last
+    /// reply came.
+    async fn run(self) -> (Recorder, Instant) {
+        let plan = &*self.plan;
+        let acl = Acl::open();
+        let dir = plan.layout.session_dir(self.session);
+        let mut rec = Recorder::default();
+        let mut last = Instant::now();
+        for n in 0u64.. {
+            let started = Instant::now();
+            if started >= plan.deadline {
+                break;
+            }
+            let measured = started >= plan.measure_from;
+            if measured && !plan.take_one() {
+                break;
+            }
+            let key =
+                || plan.key_paths[plan.layout.key_index(self.index, plan.workers, n)].as_str();
+            let c = &self.client;
+            let result = match plan.workload.request(n) {
+                Request::Create => {
+                    let path = format!("{dir}/w{}-{n}", self.index);
+                    c.create(&path, &plan.value, &acl, CreateMode::Persistent)
+                        .await
+                        .map(drop)
+                }
+                Request::Set => c.set_data(key(), &plan.value, None).await.map(drop),
+                Request::Get => c.get_data(key()).await.map(drop),
+                Request::Exists => match c.exists(key()).await {
+                    Ok(Some(_)) => Ok(()),
+                    Ok(None) => Err(Error::NoNode),
+                    Err(e) => Err(e),
+                },
+            };
+            last = Instant::now();
+            match result {
+                Ok(()) if measured => rec.ok(last - started),
+                Ok(()) => {}
+                Err(e) => {
+                    let name = error_name(&e);
+                    rec.error(&if measured {
+                        name.clone()
+                    } else {
+                        format!("warmup {name}")
+                    });
+                    if matches!(e, Error::Closed | Error::SessionExpired | Error::AuthFailed) {
+                        break;
+                    }
+                }
+            }
+        }
+        (rec, last)
+    }
+}
+
+/// The error's variant name (`ConnectionLoss`, `NoNode`, ...).
+fn error_name(e: &Error) -> String {
+    let debug = format!("{e:?}");
+    let end = debug
+        .find(|c: char| !c.is_ascii_alphanumeric())
+        .unwrap_or(debug.len());
+    debug[..end].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_names() {
+        assert_eq!(error_name(&Error::ConnectionLoss), "ConnectionLoss");
+        assert_eq!(error_name(&Error::Protocol("x".into())), "Protocol");
+    }
+
+    #[test]
+    fn quota() {
+        let plan = |quota| Plan {
+            workload: Workload::Get,
+            measure_from: Instant::now(),
+            deadline: Instant::now(),
+            quota,
+            measured: AtomicU64::new(0),
+            workers: 1,
+            layout: Layout {
+                root: "/r".into(),
+                keys: 1,
+            },
+            key_paths: Vec::new(),
+            value: Vec::new(),
+        };
+        let p = plan(Some(2));
+        assert_eq!(
+            [p.take_one(), p.take_one(), p.take_one()],
+            [true, true, false]
+        );
+        assert!((0..100).all(|_| plan(None).take_one()));
+    }
+}
