@@ -3,13 +3,16 @@
 # fsync on, on 127.0.0.1, data directories side by side on one disk. Not a test: run it by hand
 # on an otherwise idle machine; every step has a time limit, so the whole script ends.
 #
-# 1. create and set at 1 session (depth 1), 16 sessions (depth 16) and 64 sessions (depth 16),
-#    each alternately on corral and ZooKeeper (A B A B ...) for $ROUNDS rounds; prints medians
-#    and corral/ZooKeeper ratios.
-# 2. On fresh servers: $POPULATE znodes of 100 bytes, then RSS (VmRSS), snapshot size on disk,
-#    and restart time (kill -9, start, until the first getData succeeds), then RSS again.
+# 1. create and set at 1 session (depth 1), 16 sessions (depth 16) and 64 sessions (depth 8:
+#    512 in flight, below ZooKeeper's default globalOutstandingLimit of 1000, past which it
+#    stops reading from clients), each alternately on corral and ZooKeeper (A B A B ...) for
+#    $ROUNDS rounds; prints medians and corral/ZooKeeper ratios.
+# 2. On fresh servers with snapCount=$SNAP_COUNT: $POPULATE znodes of 100 bytes, created as
+#    multis of 100 (one logged txn and one fsync per 100 znodes), then RSS (VmRSS), snapshot size
+#    on disk, and restart time (kill -9, start, until the first getData succeeds), then RSS.
 #
-# Environment: ROUNDS (3), DURATION (10 s), WARMUP (2 s), POPULATE (1000000), SKIP_ZK_RESTART=1
+# Environment: ROUNDS (3), DURATION (10 s), WARMUP (2 s), POPULATE (1000000), SNAP_COUNT (2000:
+# with 100 creates per txn, a snapshot every ~200,000 znodes on both servers), SKIP_ZK_RESTART=1
 # to skip part 2 for ZooKeeper, BENCH_DIR (a fresh directory under /var/tmp) for data and logs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +22,7 @@ ROUNDS="${ROUNDS:-3}"
 DURATION="${DURATION:-10}"
 WARMUP="${WARMUP:-2}"
 POPULATE="${POPULATE:-1000000}"
+SNAP_COUNT="${SNAP_COUNT:-2000}"
 ZK_CLASSPATH="$(printf '/usr/share/java/%s.jar:' zookeeper zookeeper-jute slf4j-api slf4j-simple)"
 ZK_CLASSPATH="${ZK_CLASSPATH%:}"
 START_LIMIT=600        # seconds a (re)start may take, 1M znodes included
@@ -65,7 +69,7 @@ sys.exit(f"no read served on port {port} within {limit} s")
 EOF
 }
 
-write_cfg() { # dir port
+write_cfg() { # dir port [extra zoo.cfg line]
   mkdir -p "$1/data"
   cat >"$1/zoo.cfg" <<EOF
 tickTime=2000
@@ -75,13 +79,15 @@ clientPortAddress=127.0.0.1
 maxClientCnxns=0
 admin.enableServer=false
 4lw.commands.whitelist=*
+${3:-}
 EOF
 }
 
-# start_server KIND DIR PORT: starts corral or ZooKeeper (fsync on) and sets $server_pid.
+# start_server KIND DIR PORT [extra zoo.cfg line]: starts corral or ZooKeeper (fsync on) and
+# sets $server_pid. A restart reuses DIR's zoo.cfg.
 start_server() {
   local kind="$1" dir="$2" port="$3"
-  [ -f "$dir/zoo.cfg" ] || write_cfg "$dir" "$port"
+  [ -f "$dir/zoo.cfg" ] || write_cfg "$dir" "$port" "${4:-}"
   if [ "$kind" = corral ]; then
     RUST_LOG=info "$BENCH" server --config "$dir/zoo.cfg" >>"$dir/server.log" 2>&1 &
   else
@@ -130,13 +136,13 @@ zk_pid="$server_pid"
 wait_read "$corral_port" "$START_LIMIT"
 wait_read "$zk_port" "$START_LIMIT"
 for workload in create set; do
-  for shape in "1 1" "16 16" "64 16"; do
+  for shape in "1 1" "16 16" "64 8"; do
     read -r clients depth <<<"$shape"
     for round in $(seq "$ROUNDS"); do
       for target in corral zookeeper; do
         port="$corral_port"
         [ "$target" = zookeeper ] && port="$zk_port"
-        echo "-- $workload, $clients x $depth, round $round, $target"
+        echo "-- $workload, $clients x $depth, round $round, $target (load $(cut -d' ' -f1-3 /proc/loadavg))"
         bench "$target" "$port" --workload "$workload" --clients "$clients" --depth "$depth" \
           --duration "$DURATION" --warmup "$WARMUP"
       done
@@ -175,11 +181,11 @@ populate_and_restart() {
   local kind="$1" dir="$work/$1-1m" port
   port="$(free_port)"
   say "part 2: $kind with $POPULATE znodes of 100 bytes"
-  start_server "$kind" "$dir" "$port"
+  start_server "$kind" "$dir" "$port" "snapCount=$SNAP_COUNT"
   wait_read "$port" "$START_LIMIT"
   local began=$SECONDS
-  bench "$kind-populate" "$port" --workload create --ops "$POPULATE" --clients 8 --depth 128 \
-    --value-size 100 --warmup 0 --duration 1800
+  bench "$kind-populate" "$port" --workload create --batch 100 --ops $((POPULATE / 100)) \
+    --clients 4 --depth 8 --value-size 100 --warmup 0 --duration 1800
   echo "populated in $((SECONDS - began)) s; letting snapshots finish"
   sleep 15
   echo "$kind RSS after populating: $(rss_kib "$server_pid") KiB (VmHWM $(awk '/^VmHWM/ {print $2}' "/proc/$server_pid/status") KiB)"

@@ -7,7 +7,7 @@ use crate::workload::Workload;
 pub const USAGE: &str = "\
 usage: corral bench [--servers HOST:PORT[,HOST:PORT...]] [--workload KIND] [--clients N]
                     [--depth D] [--duration S | --ops N] [--warmup S] [--value-size B]
-                    [--keys K] [--threads T]
+                    [--keys K] [--batch B] [--threads T]
 
   --servers     connect string of the server under test (default 127.0.0.1:2181)
   --workload    create | set | get | exists | mixed (90% get, 10% set); default set
@@ -19,6 +19,7 @@ usage: corral bench [--servers HOST:PORT[,HOST:PORT...]] [--workload KIND] [--cl
   --warmup      seconds of load before measuring (default 1)
   --value-size  bytes written by create and set (default 100)
   --keys        znodes that set, get, exists and mixed spread over (default 1000)
+  --batch       create: each request is a multi of B creates (default 1: plain create)
   --threads     threads of the bench's own runtime (default 1: the server keeps the rest)
 
 Prints a table and one JSON line per run. Exits 1 if the run failed or any request erred.
@@ -41,6 +42,8 @@ pub struct Config {
     pub warmup: Duration,
     pub value_size: usize,
     pub keys: usize,
+    /// Creates per request of the `create` workload (a `multi` when more than one).
+    pub batch: usize,
     pub threads: usize,
 }
 
@@ -56,6 +59,7 @@ impl Default for Config {
             warmup: Duration::from_secs(1),
             value_size: 100,
             keys: 1000,
+            batch: 1,
             threads: 1,
         }
     }
@@ -87,12 +91,16 @@ pub fn parse(args: &[String]) -> Result<Option<Config>, String> {
             "--warmup" => c.warmup = Duration::from_secs(number(flag, value, 0, MAX_SECONDS)?),
             "--value-size" => c.value_size = number(flag, value, 0, 1 << 20)? as usize,
             "--keys" => c.keys = number(flag, value, 1, 10_000_000)? as usize,
+            "--batch" => c.batch = number(flag, value, 1, 1000)? as usize,
             "--threads" => c.threads = number(flag, value, 1, 64)? as usize,
             other => return Err(format!("unknown flag {other}")),
         }
     }
     if c.ops.is_some() && !duration_given {
         c.duration = Duration::from_secs(OPS_RUN_LIMIT_SECONDS);
+    }
+    if c.batch > 1 && c.workload != Workload::Create {
+        return Err("--batch is for the create workload".to_string());
     }
     if c.servers.is_empty() {
         return Err("--servers is empty".to_string());
@@ -142,9 +150,14 @@ mod tests {
                 warmup: Duration::from_secs(2),
                 value_size: 10,
                 keys: 50,
+                batch: 1,
                 threads: 2,
             }
         );
+        let c = parse(&args("--workload create --batch 100"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.batch, 100);
     }
 
     #[test]
@@ -173,6 +186,8 @@ mod tests {
             "--bogus 1",
             "--ops",
             "--servers",
+            "--batch 5",
+            "--workload create --batch 1001",
         ] {
             assert!(parse(&args(bad)).is_err(), "{bad} accepted");
         }

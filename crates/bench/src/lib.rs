@@ -57,6 +57,7 @@ pub fn cli(args: &[String]) -> ExitCode {
         clients: config.clients,
         depth: config.depth,
         value_size: config.value_size,
+        batch: config.batch,
     };
     let summary = match runtime.block_on(run(&config)) {
         Ok(s) => s,

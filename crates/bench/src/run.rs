@@ -48,6 +48,7 @@ async fn run_unbounded(config: &Config) -> Result<Summary, String> {
         quota: config.ops,
         measured: AtomicU64::new(0),
         workers: clients.len() * config.depth,
+        batch: config.batch,
         key_paths: if config.workload.uses_keys() {
             (0..layout.keys).map(|j| layout.key(j)).collect()
         } else {
@@ -157,6 +158,8 @@ struct Plan {
     /// Requests started in the measured part, against `quota`.
     measured: AtomicU64,
     workers: usize,
+    /// Creates per `create` request.
+    batch: usize,
     layout: Layout,
     key_paths: Vec<String>,
     value: Vec<u8>,
@@ -202,11 +205,20 @@ impl Worker {
                 || plan.key_paths[plan.layout.key_index(self.index, plan.workers, n)].as_str();
             let c = &self.client;
             let result = match plan.workload.request(n) {
-                Request::Create => {
+                Request::Create if plan.batch == 1 => {
                     let path = format!("{dir}/w{}-{n}", self.index);
                     c.create(&path, &plan.value, &acl, CreateMode::Persistent)
                         .await
                         .map(drop)
+                }
+                Request::Create => {
+                    let ops = (0..plan.batch)
+                        .map(|b| {
+                            let path = format!("{dir}/w{}-{n}-{b}", self.index);
+                            Op::create(&path, &plan.value, &acl, CreateMode::Persistent)
+                        })
+                        .collect();
+                    c.multi(ops).await.map(drop)
                 }
                 Request::Set => c.set_data(key(), &plan.value, None).await.map(drop),
                 Request::Get => c.get_data(key()).await.map(drop),
@@ -265,6 +277,7 @@ mod tests {
             quota,
             measured: AtomicU64::new(0),
             workers: 1,
+            batch: 1,
             layout: Layout {
                 root: "/r".into(),
                 keys: 1,

@@ -90,6 +90,8 @@ pub struct Label {
     pub clients: usize,
     pub depth: usize,
     pub value_size: usize,
+    /// Creates per request (a `multi` when more than one).
+    pub batch: usize,
 }
 
 pub const TABLE_HEADER: &str =
@@ -127,13 +129,14 @@ pub fn json_line(l: &Label, s: &Summary) -> String {
     errors.push('}');
     format!(
         "{{\"workload\":{},\"servers\":{},\"clients\":{},\"depth\":{},\"value_size\":{},\
-         \"seconds\":{:.3},\"ops\":{},\"ops_per_s\":{:.1},\"p50_us\":{},\"p99_us\":{},\
+         \"batch\":{},\"seconds\":{:.3},\"ops\":{},\"ops_per_s\":{:.1},\"p50_us\":{},\"p99_us\":{},\
          \"p999_us\":{},\"max_us\":{},\"errors\":{},\"errors_by_kind\":{errors}}}",
         json_string(&l.workload),
         json_string(&l.servers),
         l.clients,
         l.depth,
         l.value_size,
+        l.batch,
         s.seconds,
         s.ops,
         s.ops_per_s,
@@ -241,11 +244,12 @@ mod tests {
             clients: 4,
             depth: 2,
             value_size: 100,
+            batch: 1,
         };
         let j = json_line(&l, &s);
         assert!(j.starts_with(
             "{\"workload\":\"get\",\"servers\":\"127.0.0.1:2181\",\"clients\":4,\"depth\":2,\
-             \"value_size\":100,\"seconds\":2.000,\"ops\":2,\"ops_per_s\":1.0,"
+             \"value_size\":100,\"batch\":1,\"seconds\":2.000,\"ops\":2,\"ops_per_s\":1.0,"
         ));
         assert!(
             j.ends_with("\"errors\":1,\"errors_by_kind\":{\"Timeout\":1}}"),

@@ -52,6 +52,12 @@ async fn one_second_bench() {
     ));
     let s = run(&c).await.expect("create run");
     assert_eq!((s.ops, s.errors), (300, 0), "{s:?}");
+    let c = config(&format!(
+        "--servers {servers} --workload create --batch 5 --clients 1 --depth 2 --ops 20 \
+         --warmup 0"
+    ));
+    let s = run(&c).await.expect("batched create run");
+    assert_eq!((s.ops, s.errors), (20, 0), "{s:?}");
 
     let _ = std::fs::remove_dir_all(dir);
 }
