@@ -14,6 +14,7 @@ packages=(
   libcurator-recipes-java
   libcurator-client-java
   libslf4j-java             # slf4j-api, slf4j-simple (server and Curator logs)
+  mount                     # mount/umount: test_full_disk.py's tmpfs (needs root; skipped otherwise)
 )
 
 missing=()

@@ -51,19 +51,44 @@ def wait_for_port(port, proc, timeout_s=START_TIMEOUT_S):
 
 
 class Server:
-    """A running server: `hosts` is the connect string for clients."""
+    """A running server: `hosts` is the connect string for clients. `spawn` starts its process
+    again (same command, configuration, port and data directory, log appended), for the tests
+    that kill and restart it."""
 
-    def __init__(self, kind, port, proc, workdir, log_path):
+    def __init__(self, kind, port, proc, workdir, log_path, spawn=None):
         self.kind = kind
         self.port = port
         self.proc = proc
         self.workdir = workdir
         self.log_path = log_path
         self.hosts = f"127.0.0.1:{port}"
+        self._spawn = spawn
 
     def log(self):
         with open(self.log_path, errors="replace") as f:
             return f.read()
+
+    def kill(self):
+        """SIGKILL, as a crash: no shutdown code runs. Returns once the process is gone."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=15)
+
+    def restart(self, timeout_s=START_TIMEOUT_S, wait=True):
+        """Starts the (dead) server again on the same port and data, and waits until it
+        hands out sessions (unless `wait` is false). Raises with the log tail if it does not."""
+        assert self._spawn is not None, f"{self.kind} cannot be restarted"
+        assert self.proc.poll() is not None, "restart() needs the server to have stopped"
+        with open(self.log_path, "a") as f:
+            f.write(f"==== test harness: restart (previous exit status {self.proc.returncode})\n")
+        self.proc = self._spawn()
+        if not wait:
+            return
+        try:
+            wait_for_port(self.port, self.proc, timeout_s)
+        except Exception as e:
+            raise RuntimeError(f"{self.kind} failed to restart: {e}\n"
+                               f"--- log tail ---\n{self.log()[-4000:]}") from e
 
     def stop(self):
         if self.proc.poll() is None:
@@ -111,11 +136,14 @@ def start_corral(extra_cfg=None):
     port = free_port()
     cfg = _write_cfg(workdir, port, extra_cfg)
     log_path = os.path.join(workdir, "server.log")
-    log = open(log_path, "w")
     env = dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "info"))
-    proc = subprocess.Popen([CORRAL_BIN, "server", "--config", cfg],
-                            stdout=log, stderr=subprocess.STDOUT, env=env)
-    return _await_serving(Server("corral", port, proc, workdir, log_path))
+
+    def spawn():
+        with open(log_path, "a") as log:
+            return subprocess.Popen([CORRAL_BIN, "server", "--config", cfg],
+                                    stdout=log, stderr=subprocess.STDOUT, env=env)
+
+    return _await_serving(Server("corral", port, spawn(), workdir, log_path, spawn))
 
 
 def start_zookeeper(extra_cfg=None):

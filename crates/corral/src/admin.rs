@@ -2,7 +2,7 @@
 //! way ZooKeeper's `SnapshotFormatter` does (each znode's stat, then the sessions, then the last
 //! zxid), adding what corral's format also holds: node kind, a data preview, the ACL, the digest
 //! and the checksum verdict. It streams: no tree is built, so it also shows a damaged file up to
-//! the damage, then names the error.
+//! the damage, then names the error. `dump-log DIR` prints the Raft log (`dump_log`).
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -13,38 +13,52 @@ use std::process::ExitCode;
 use corral_datatree::node::Node;
 use corral_datatree::snapshot::{SnapshotError, SnapshotReader};
 use corral_datatree::NodeKind;
+use corral_jute::Acl;
+
+use crate::dump_log::dump_log;
 
 /// Data bytes shown before the preview is cut.
 const DATA_PREVIEW_BYTES: usize = 40;
 
 pub const USAGE: &str = "\
 usage: corral admin dump-snapshot FILE
+       corral admin dump-log DIR
 
   dump-snapshot FILE   print a snapshot's meta, znodes and sessions (SnapshotFormatter style)
+  dump-log DIR         print every record of the Raft log in DIR (a dataLogDir or its log/
+                       subdirectory), one line each (LogFormatter style); read-only
 ";
 
 pub fn run(args: &[String]) -> ExitCode {
     match args {
         [cmd, file] if cmd == "dump-snapshot" => {
-            let stdout = io::stdout();
-            let mut out = io::BufWriter::new(stdout.lock());
-            let result = dump_snapshot(Path::new(file), &mut out);
-            let flushed = out.flush();
-            match (result, flushed) {
-                (Ok(()), Ok(())) => ExitCode::SUCCESS,
-                (Err(e), _) => {
-                    eprintln!("corral: {file}: {e}");
-                    ExitCode::from(1)
-                }
-                (_, Err(e)) => {
-                    eprintln!("corral: {e}");
-                    ExitCode::from(1)
-                }
-            }
+            to_stdout(file, |out| dump_snapshot(Path::new(file), out))
         }
+        [cmd, dir] if cmd == "dump-log" => to_stdout(dir, |out| dump_log(Path::new(dir), out)),
         _ => {
             eprint!("{USAGE}");
             ExitCode::from(2)
+        }
+    }
+}
+
+/// Runs a dump into a buffered stdout; an error names `arg` and exits 1.
+fn to_stdout<E: std::fmt::Display>(
+    arg: &str,
+    dump: impl FnOnce(&mut io::BufWriter<io::StdoutLock<'static>>) -> Result<(), E>,
+) -> ExitCode {
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let result = dump(&mut out);
+    let flushed = out.flush();
+    match (result, flushed) {
+        (Ok(()), Ok(())) => ExitCode::SUCCESS,
+        (Err(e), _) => {
+            eprintln!("corral: {arg}: {e}");
+            ExitCode::from(1)
+        }
+        (_, Err(e)) => {
+            eprintln!("corral: {e}");
+            ExitCode::from(1)
         }
     }
 }
@@ -100,7 +114,7 @@ pub fn dump_snapshot(path: &Path, out: &mut impl Write) -> Result<(), DumpError>
     writeln!(out, "Session Details (sid, timeout, ephemeralCount):")?;
     while let Some((id, s)) = rd.next_session()? {
         let count = ephemerals.get(&id).copied().unwrap_or(0);
-        writeln!(out, "{:#016x}, {}, {count}", id as u64, s.timeout_ms)?;
+        writeln!(out, "{}, {}, {count}", hex(id), s.timeout_ms)?;
     }
     let digest = rd.finish()?;
     writeln!(out, "----")?;
@@ -112,8 +126,6 @@ pub fn dump_snapshot(path: &Path, out: &mut impl Write) -> Result<(), DumpError>
 
 fn print_node(out: &mut impl Write, path: &str, node: &Node) -> io::Result<()> {
     let s = node.persisted();
-    // SnapshotFormatter's `%#016x`: 0x and 14 digits.
-    let hex = |v: i64| format!("{:#016x}", v as u64);
     writeln!(out, "----")?;
     writeln!(out, "{path}")?;
     writeln!(out, "  cZxid = {}", hex(s.czxid))?;
@@ -128,16 +140,23 @@ fn print_node(out: &mut impl Write, path: &str, node: &Node) -> io::Result<()> {
     writeln!(out, "  kind = {:?}", node.kind())?;
     writeln!(out, "  dataLength = {}", node.data_len())?;
     writeln!(out, "  data = {}", preview(node.data()))?;
-    let acl: Vec<String> = node
-        .acl()
-        .iter()
+    writeln!(out, "  acl = {}", acl_string(node.acl()).join(", "))
+}
+
+/// SnapshotFormatter's `%#016x`: 0x and 14 digits.
+pub(crate) fn hex(v: i64) -> String {
+    format!("{:#016x}", v as u64)
+}
+
+/// Each ACL entry as `scheme:id:perms`.
+pub(crate) fn acl_string(acl: &[Acl]) -> Vec<String> {
+    acl.iter()
         .map(|a| format!("{}:{}:{}", a.id.scheme, a.id.id, perm_string(a.perms)))
-        .collect();
-    writeln!(out, "  acl = {}", acl.join(", "))
+        .collect()
 }
 
 /// `null`, or the first bytes quoted and escaped, with `...` when cut.
-fn preview(data: Option<&[u8]>) -> String {
+pub(crate) fn preview(data: Option<&[u8]>) -> String {
     let Some(d) = data else {
         return "null".to_string();
     };
@@ -156,7 +175,7 @@ fn perm_string(perms: i32) -> String {
 }
 
 /// Java's `new Date(ms).toString()` in UTC: `Thu Jan 01 00:00:00 UTC 1970`.
-fn java_date_utc(ms: i64) -> String {
+pub(crate) fn java_date_utc(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (y, m, d) = civil_from_days(days);

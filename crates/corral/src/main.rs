@@ -1,6 +1,7 @@
 //! The one binary: `corral server [--config zoo.cfg]`, `corral admin ...`.
 
 mod admin;
+mod dump_log;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,11 +11,13 @@ use corral_server::{Config, Server};
 const USAGE: &str = "\
 usage: corral server [--config ZOO_CFG]
        corral admin dump-snapshot FILE
+       corral admin dump-log DIR
        corral bench [FLAGS]   (load any ZooKeeper server; --help)
 
   server            serve ZooKeeper clients (default: port 2181, data in ./corral-data)
   --config FILE     read settings from a ZooKeeper zoo.cfg
-  admin             offline tools (dump-snapshot FILE: print a snapshot)
+  admin             offline tools (dump-snapshot FILE: print a snapshot;
+                    dump-log DIR: print the Raft log of a dataLogDir)
 ";
 
 fn main() -> ExitCode {
@@ -25,6 +28,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,openraft=warn")),
         )
         .with_target(false)
+        .with_writer(std::io::stderr)
         .init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {

@@ -10,7 +10,7 @@
 //! - `data_size` and `digest` equal a full recomputation (checked by `check_invariants`);
 //! - `last_zxid` only grows.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use corral_jute::Acl;
 
@@ -20,7 +20,7 @@ use crate::path::split_raw;
 use crate::sessions::{Session, Sessions};
 
 /// The inverse of one primitive, kept while a multi runs.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum Undo {
     Inserted(String),
     Removed(String, Node),
@@ -30,10 +30,12 @@ pub(crate) enum Undo {
 }
 
 /// The replicated state: znodes and sessions. Deterministic: the same `apply` sequence yields
-/// the same tree, results and triggers on every replica.
-#[derive(Debug)]
+/// the same tree, results and triggers on every replica. A clone is cheap (see `nodes`).
+#[derive(Debug, Clone)]
 pub struct DataTree {
-    pub(crate) nodes: HashMap<String, Node>,
+    /// A persistent map: cloning the tree for a snapshot shares every node until one of the
+    /// two copies changes it, so the snapshot is encoded off the core without a pause.
+    pub(crate) nodes: imbl::HashMap<String, Node>,
     pub(crate) sessions: Sessions,
     pub(crate) containers: BTreeSet<String>,
     pub(crate) ttls: BTreeSet<String>,
@@ -68,7 +70,7 @@ impl DataTree {
 
     pub fn with_options(extended_types_enabled: bool) -> DataTree {
         let mut t = DataTree {
-            nodes: HashMap::new(),
+            nodes: imbl::HashMap::new(),
             sessions: Sessions::default(),
             containers: BTreeSet::new(),
             ttls: BTreeSet::new(),
@@ -175,20 +177,14 @@ impl DataTree {
     // ---- rebuilding from a snapshot ----
 
     /// The start of a rebuild: a tree holding only `root` (whose children the following
-    /// `restore_node` calls add), no sessions, at `last_zxid`. `node_count` (all nodes, root
-    /// included) sizes the node map; the caller bounds it.
-    pub fn restore_root(
-        root: Node,
-        last_zxid: i64,
-        extended_types_enabled: bool,
-        node_count: usize,
-    ) -> DataTree {
+    /// `restore_node` calls add), no sessions, at `last_zxid`.
+    pub fn restore_root(root: Node, last_zxid: i64, extended_types_enabled: bool) -> DataTree {
         assert!(
             root.children().is_empty(),
             "restore_root takes a childless root"
         );
         let mut t = DataTree {
-            nodes: HashMap::with_capacity(node_count),
+            nodes: imbl::HashMap::new(),
             sessions: Sessions::default(),
             containers: BTreeSet::new(),
             ttls: BTreeSet::new(),

@@ -14,9 +14,12 @@
 //! - [`snapshot_store`]: snapshot files (the data tree's format, openraft's metadata in the
 //!   header), their retention, and when the log may be purged.
 //! - [`network`]: the peerless network of a standalone member.
+//! - [`dump`]: the log's chunk files read record by record without opening the log, as plain
+//!   values (`corral admin dump-log`, and the damage check before the log opens).
 //!
 //! Not here yet (roadmap): the peer network, membership changes and the watchdog.
 
+pub mod dump;
 pub mod log_store;
 pub mod network;
 pub mod node;

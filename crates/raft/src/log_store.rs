@@ -14,7 +14,9 @@
 //!   empty with `last_log_id == last_purged_log_id`.
 //! - At open, a torn tail (a record cut short or zero-filled by a crash mid-write) is cut off
 //!   and logged; entries before it were acknowledged only if they were fsynced, so nothing
-//!   acknowledged is lost. A damaged record that is not at the tail fails the open.
+//!   acknowledged is lost. A damaged record that is not at the tail fails the open, naming
+//!   the file and the offset; so does a damaged length field at the tail, which raft-log alone
+//!   would take for a torn write (see `check_tail`).
 //! - `force_sync = false` (zoo.cfg `forceSync=no`) skips the fsyncs: callbacks fire once the
 //!   data is in the OS page cache. A machine crash can then lose acknowledged writes; open
 //!   logs a warning saying so.
@@ -39,6 +41,7 @@ use openraft::{ErrorSubject, ErrorVerb, OptionalSend};
 use raft_log::api::raft_log_writer::RaftLogWriter;
 use tokio::sync::oneshot;
 
+use crate::dump::{self, DamageKind};
 use crate::types::{Entry, LogId, StorageError, TypeConfig, Vote};
 use crate::wal_callback::WalCallback;
 use crate::wal_types::{WalLogId, WalPayload, WalTypes, WalVote};
@@ -94,10 +97,12 @@ impl LogStore {
         raft_log_config.wal.chunk_max_size = Some(config.chunk_max_bytes);
         raft_log_config.log_cache_capacity = Some(config.cache_max_bytes);
 
+        check_tail(&config.dir)?;
         // raft-log reports a truncation through the `log` facade only; compare file sizes so
         // our own log says it too, whoever installed a logger.
         let sizes_before = chunk_file_sizes(&config.dir)?;
-        let log = raft_log::RaftLog::<WalTypes>::open(Arc::new(raft_log_config))?;
+        let log = raft_log::RaftLog::<WalTypes>::open(Arc::new(raft_log_config))
+            .map_err(|e| locate_damage(&config.dir, e))?;
         let sizes_after = chunk_file_sizes(&config.dir)?;
         for (name, before) in &sizes_before {
             let after = sizes_after.get(name).copied().unwrap_or(0);
@@ -293,6 +298,61 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         log.flush(true, None)
             .map_err(|e| write_err(ErrorSubject::Log(log_id), e))
     }
+}
+
+/// Refuses a newest chunk that raft-log would cut at a damaged record rather than at a torn
+/// write. raft-log cuts the newest chunk at the first record that ends past the end of the
+/// file; a damaged length field looks the same, and cutting there would drop every committed
+/// entry after it. So the chunk is read first, and an ending with a valid record after it
+/// stops the open. raft-log also drops a newest chunk whose first record is incomplete, and
+/// then treats the one before as the newest: the check goes back as far.
+fn check_tail(dir: &Path) -> io::Result<()> {
+    for path in dump::chunk_files(dir)?.iter().rev() {
+        let chunk = dump::read_chunk(path)?;
+        if let Some(damage) = &chunk.damage {
+            if matches!(damage.kind, DamageKind::Corrupt { .. }) {
+                return Err(damaged(&chunk.path, damage));
+            }
+        }
+        if !chunk.records.is_empty() {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// raft-log's error for a record it cannot read names the chunk as `ChunkId(00_000_...)` and
+/// not the file; find the first damaged record and name its file and offset.
+fn locate_damage(dir: &Path, err: io::Error) -> io::Error {
+    // Other failures (the directory locked by another process, a read error) are not damage.
+    let unreadable = matches!(
+        err.kind(),
+        io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof
+    );
+    let files = match dump::chunk_files(dir) {
+        Ok(files) if unreadable => files,
+        _ => return err,
+    };
+    for path in files {
+        if let Ok(chunk) = dump::read_chunk(&path) {
+            if let Some(damage) = &chunk.damage {
+                let located = damaged(&chunk.path, damage);
+                return io::Error::new(err.kind(), format!("{located} ({err})"));
+            }
+        }
+    }
+    err
+}
+
+fn damaged(path: &Path, damage: &dump::Damage) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!(
+            "{}: {damage}; committed entries may be in or after it, so the log is not cut \
+             there (`corral admin dump-log` shows the records before it)",
+            path.display()
+        ),
+    )
 }
 
 /// The size of each chunk file in `dir`, by name.

@@ -171,6 +171,22 @@ impl RaftNode {
             .map_err(|e| NodeError::Raft(e.to_string()))
     }
 
+    /// Resolves once this member has stopped for good, with why: openraft stops its core on
+    /// a storage error (a log write failing with ENOSPC, say) and only reports it to requests
+    /// made afterwards, so a server that is idle, or waiting on the write that failed, learns
+    /// it here. Also resolves if the core task is gone (it panicked).
+    pub async fn stopped(&self) -> String {
+        let mut metrics = self.raft.metrics();
+        loop {
+            if let Err(fatal) = &metrics.borrow_and_update().running_state {
+                return fatal.to_string();
+            }
+            if metrics.changed().await.is_err() {
+                return "raft stopped".into();
+            }
+        }
+    }
+
     /// Stops openraft's tasks.
     pub async fn shutdown(&self) {
         let _ = self.raft.shutdown().await;

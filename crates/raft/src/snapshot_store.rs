@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use corral_datatree::snapshot::{self, SnapshotReader};
+use corral_datatree::DataTree;
 use openraft::storage::Snapshot;
 use openraft::StorageIOError;
 use serde::{Deserialize, Serialize};
@@ -109,29 +110,33 @@ impl SnapshotStore {
         *self.inner.current.lock().expect("snapshot store mutex") = Some(path);
     }
 
-    /// Writes a snapshot built here, retrying until it is on disk; returns the bytes.
-    pub async fn save_until_written(&self, mut bytes: Vec<u8>, meta: &SnapshotMeta) -> Vec<u8> {
-        let zxid = meta.last_log_id.map_or(0, |id| id.index) as i64;
+    /// Encodes and writes a snapshot of `tree`, retrying until it is on disk.
+    pub async fn save_until_written(&self, mut tree: DataTree, meta: &SnapshotMeta) {
+        let file_meta = RaftMeta::of(meta).to_datatree_meta();
+        let zxid = file_meta.last_zxid;
         let mut pause = RETRY_FIRST;
         loop {
             let dir = self.inner.dir.clone();
+            let file_meta = file_meta.clone();
             let (returned, written) = tokio::task::spawn_blocking(move || {
-                let written = snapshot::write_snapshot_bytes_file(&bytes, zxid, &dir);
-                (bytes, written)
+                let began = std::time::Instant::now();
+                let written = snapshot::write_snapshot_file(&tree, &file_meta, &dir)
+                    .map(|path| (path, began.elapsed()));
+                (tree, written)
             })
             .await
             .expect("the snapshot writer does not panic");
-            bytes = returned;
+            tree = returned;
             match written {
-                Ok(path) => {
+                Ok((path, took)) => {
                     tracing::info!(
                         file = %path.display(),
-                        bytes = bytes.len(),
-                        "snapshot written"
+                        nodes = tree.node_count(),
+                        "snapshot written in {took:?}"
                     );
                     self.set_current(path);
                     self.purge_older();
-                    return bytes;
+                    return;
                 }
                 Err(e) => {
                     tracing::warn!(

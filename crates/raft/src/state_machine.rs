@@ -11,14 +11,16 @@
 //!   exactly once per process; `zxid` is its log index. Blank and membership entries advance
 //!   `last_applied` (and the membership) without reaching the core, so zxids have gaps.
 //! - A snapshot request reaches the core in the same channel, right after the last entry it
-//!   covers, so the core encodes exactly the state at `last_applied`. Writing the file (temp,
-//!   fsync, rename) happens off the core, in the builder; openraft hears the snapshot is built
-//!   only once the file is durable, and only then may the log before it be purged.
+//!   covers, so the core answers with the tree exactly at `last_applied`: a clone, which costs
+//!   nothing (the tree's node map is persistent). Encoding and writing the file (temp, fsync,
+//!   rename) happen off the core, in the builder, while writes go on; openraft hears the
+//!   snapshot is built only once the file is durable, and only then may the log be purged.
 //! - A snapshot installed from a leader is made durable first, then loaded by the core.
 
 use std::io::Cursor;
 use std::path::PathBuf;
 
+use corral_datatree::DataTree;
 use openraft::storage::{RaftStateMachine, Snapshot};
 use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder, StorageIOError};
 use tokio::sync::{mpsc, oneshot};
@@ -33,12 +35,8 @@ use crate::types::{
 pub enum SmEvent {
     /// A committed entry's payload; `zxid` is its log index.
     Apply { zxid: u64, payload: Vec<u8> },
-    /// Encode the tree as it stands after every earlier `Apply` with
-    /// `corral_datatree::snapshot::write_snapshot` and this meta; send the bytes back.
-    Snapshot {
-        meta: corral_datatree::snapshot::SnapshotMeta,
-        reply: oneshot::Sender<Vec<u8>>,
-    },
+    /// Send back a clone of the tree as it stands after every earlier `Apply`.
+    Snapshot { reply: oneshot::Sender<DataTree> },
     /// Replace the tree with the snapshot in this (durable, verified-by-reader) file.
     Install {
         path: PathBuf,
@@ -79,27 +77,29 @@ impl StateMachine {
     }
 }
 
-/// Builds one snapshot: waits for the core's bytes, then writes them durably.
+/// Builds one snapshot: waits for the core's tree, then encodes and writes it durably.
 pub struct SnapshotBuilder {
     meta: SnapshotMeta,
-    bytes: Option<oneshot::Receiver<Vec<u8>>>,
+    tree: Option<oneshot::Receiver<DataTree>>,
     store: SnapshotStore,
 }
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError> {
-        let rx = self.bytes.take().ok_or_else(|| {
+        let rx = self.tree.take().ok_or_else(|| {
             let e = std::io::Error::other("snapshot builder used twice");
             StorageError::from(StorageIOError::write_snapshot(None, &e))
         })?;
-        let bytes = rx.await.map_err(|_| {
+        let tree = rx.await.map_err(|_| {
             let e = std::io::Error::other("the server core has stopped");
             StorageError::from(StorageIOError::write_snapshot(None, &e))
         })?;
-        let bytes = self.store.save_until_written(bytes, &self.meta).await;
+        self.store.save_until_written(tree, &self.meta).await;
+        // openraft 0.9 keeps only the meta of a built snapshot (`sm::worker`); the bytes are
+        // served from the file by `get_current_snapshot` when a follower needs them.
         Ok(Snapshot {
             meta: self.meta.clone(),
-            snapshot: Box::new(Cursor::new(bytes)),
+            snapshot: Box::new(Cursor::new(Vec::new())),
         })
     }
 }
@@ -149,16 +149,16 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             last_membership: self.membership.clone(),
             snapshot_id,
         };
-        // Sent now, from the apply sequence, so the core encodes exactly `last_applied`.
+        // Sent now, from the apply sequence, so the core's tree is exactly `last_applied`.
         let (reply, rx) = oneshot::channel();
-        let event = SmEvent::Snapshot {
-            meta: RaftMeta::of(&meta).to_datatree_meta(),
-            reply,
-        };
-        let bytes = self.events.send(event).ok().map(|()| rx);
+        let tree = self
+            .events
+            .send(SmEvent::Snapshot { reply })
+            .ok()
+            .map(|()| rx);
         SnapshotBuilder {
             meta,
-            bytes,
+            tree,
             store: self.store.clone(),
         }
     }

@@ -2,7 +2,8 @@
 //! nearly full, and lets them through again once space returns, by itself.
 //!
 //! Why a reserve rather than waiting for a write to fail: a failed log write stops Raft for
-//! good (openraft treats storage errors as fatal), and the server would have to restart. Below
+//! good (openraft treats storage errors as fatal), and the server exits (see
+//! `RaftNode::stopped`); it has to be restarted once space is back. Below
 //! `min_free_bytes` this server answers writes with `SystemError` while reads go on; session
 //! close and expiry still pass (they free space and are small), and the reserve holds them and
 //! the snapshot that comes after.

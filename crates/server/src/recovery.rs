@@ -101,7 +101,15 @@ pub async fn start(cfg: Arc<Config>) -> Result<Started, StartError> {
     };
     let node = RaftNode::start_standalone(node_cfg, recovered, events_tx).await?;
     let (failed_tx, log_failed) = oneshot::channel();
-    tokio::spawn(run_proposer(node.clone(), queue_rx, failed_tx));
+    tokio::spawn(run_proposer(node.clone(), queue_rx));
+    // Raft stops for good on a storage error; the server must stop too, even if no request
+    // is waiting for it (the one that failed never gets an answer).
+    tokio::spawn({
+        let node = node.clone();
+        async move {
+            let _ = failed_tx.send(node.stopped().await);
+        }
+    });
     node.wait_ready(READY_TIMEOUT).await?;
     tracing::info!("recovered in {:?}", began.elapsed());
     Ok(Started { inbox, log_failed })

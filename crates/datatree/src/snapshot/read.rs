@@ -262,9 +262,7 @@ pub fn read_snapshot<R: Read>(r: R, len: u64) -> Result<(SnapshotMeta, DataTree)
     let last_zxid = rd.header().meta.last_zxid;
     let (_, root) = rd.next_node()?.expect("node_count >= 1 was checked");
     let extended = DataTree::new().extended_types_enabled();
-    // node_count was checked against the input's length, so this reservation is bounded by it.
-    let count = rd.header().node_count as usize;
-    let mut tree = DataTree::restore_root(root, last_zxid, extended, count);
+    let mut tree = DataTree::restore_root(root, last_zxid, extended);
     loop {
         let at = rd.offset();
         let Some((path, node)) = rd.next_node()? else {

@@ -33,11 +33,9 @@ impl Core {
                     std::process::exit(70);
                 }
             },
-            SmEvent::Snapshot { meta, reply } => {
-                let mut bytes = Vec::new();
-                corral_datatree::snapshot::write_snapshot(&self.tree, &meta, &mut bytes)
-                    .expect("encoding into a Vec does not fail");
-                let _ = reply.send(bytes);
+            SmEvent::Snapshot { reply } => {
+                // Cheap: the node map is persistent; the builder encodes it off this task.
+                let _ = reply.send(self.tree.clone());
             }
             SmEvent::Install { path, reply } => {
                 let _ = reply.send(self.install_snapshot(&path));

@@ -13,7 +13,7 @@
 
 use corral_datatree::Txn;
 use corral_raft::RaftNode;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 /// Where a logged Txn came from, so the server that received it can answer it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,14 +110,11 @@ impl Proposer {
     }
 }
 
-/// The proposer task: passes queued entries to Raft in order. Returns (after telling `failed`)
-/// when Raft stops, which only a storage failure causes in a running server. Completions are
-/// awaited by a second task, in order (entries apply in log order), so proposing never waits.
-pub async fn run_proposer(
-    node: RaftNode,
-    mut queue: mpsc::UnboundedReceiver<Vec<u8>>,
-    failed: oneshot::Sender<String>,
-) {
+/// The proposer task: passes queued entries to Raft in order. Returns when Raft stops, which
+/// only a storage failure causes in a running server (`RaftNode::stopped` tells the server).
+/// Completions are awaited by a second task, in order (entries apply in log order), so
+/// proposing never waits.
+pub async fn run_proposer(node: RaftNode, mut queue: mpsc::UnboundedReceiver<Vec<u8>>) {
     let (pending_tx, mut pending) = mpsc::unbounded_channel::<corral_raft::node::Applied>();
     tokio::spawn(async move {
         while let Some(applied) = pending.recv().await {
@@ -132,7 +129,7 @@ pub async fn run_proposer(
                 let _ = pending_tx.send(applied);
             }
             Err(e) => {
-                let _ = failed.send(e.to_string());
+                tracing::warn!("cannot propose: {e}");
                 return;
             }
         }
