@@ -1,6 +1,7 @@
 //! `corral admin dump-log DIR`: every record of the Raft log, one line each, in the spirit of
-//! ZooKeeper's `LogFormatter`. An entry shows its log id (index = zxid, term, leader), its kind,
-//! and for a normal entry the decoded origin, proposer, time, session and Txn.
+//! ZooKeeper's `LogFormatter`. An entry shows its log id (index, term, leader) and its kind; a
+//! normal entry is a batch of txns (`corral_raft::batch`), each on its own line with its zxid,
+//! origin, proposer, time, session and Txn.
 //!
 //! It reads the chunk files without opening the log (`corral_raft::dump`): nothing in DIR is
 //! written, no lock is taken, so it works on the directory of a killed server. A record that
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use corral_datatree::{Txn, TxnOp};
 use corral_jute::{create_flags, Acl};
+use corral_raft::batch;
 use corral_raft::dump::{self, DamageKind, LogId, Payload, Record, Vote};
 use corral_server::pipeline::propose::{Entry, Origin};
 use corral_server::recovery::LOG_SUBDIR;
@@ -56,7 +58,7 @@ pub fn dump_log(dir: &Path, out: &mut impl Write) -> Result<(), DumpLogError> {
     }
     writeln!(out, "Raft log in {}", dir.display())?;
     let (mut records, mut entries, mut bad) = (0usize, 0usize, 0usize);
-    let mut zxids: Option<(u64, u64)> = None;
+    let mut indexes: Option<(u64, u64)> = None;
     for path in &files {
         let chunk = dump::read_chunk(path)?;
         let name = path.file_name().unwrap_or_default().to_string_lossy();
@@ -67,9 +69,9 @@ pub fn dump_log(dir: &Path, out: &mut impl Write) -> Result<(), DumpLogError> {
             match &r.record {
                 Record::Entry { id, payload } => {
                     entries += 1;
-                    zxids = Some(zxids.map_or((id.index, id.index), |(lo, _)| (lo, id.index)));
+                    indexes = Some(indexes.map_or((id.index, id.index), |(lo, _)| (lo, id.index)));
                     write!(out, "entry {}", log_id(id))?;
-                    if !print_payload(out, payload)? {
+                    if !print_payload(out, id.index, payload)? {
                         bad += 1;
                     }
                     writeln!(out)?;
@@ -90,7 +92,7 @@ pub fn dump_log(dir: &Path, out: &mut impl Write) -> Result<(), DumpLogError> {
             writeln!(out, "  {name}: {d}; {verdict}")?;
         }
     }
-    let range = zxids.map_or(String::new(), |(lo, hi)| format!(", zxid {lo:#x}..{hi:#x}"));
+    let range = indexes.map_or(String::new(), |(lo, hi)| format!(", index {lo}..{hi}"));
     writeln!(
         out,
         "{records} records, {entries} entries{range}, {} file(s)",
@@ -102,10 +104,10 @@ pub fn dump_log(dir: &Path, out: &mut impl Write) -> Result<(), DumpLogError> {
     Ok(())
 }
 
-/// `zxid 0x5 (term 1, leader 1)`: the index is the zxid.
+/// `index 5 (term 1, leader 1)`; the zxids of an entry's txns are printed with them.
 fn log_id(id: &LogId) -> String {
     format!(
-        "zxid {:#x} (term {}, leader {})",
+        "index {} (term {}, leader {})",
         id.index, id.term, id.leader
     )
 }
@@ -142,7 +144,7 @@ fn record(r: &Record) -> String {
 }
 
 /// Writes an entry's kind and content; false when a normal entry does not decode.
-fn print_payload(out: &mut impl Write, payload: &Payload) -> io::Result<bool> {
+fn print_payload(out: &mut impl Write, index: u64, payload: &Payload) -> io::Result<bool> {
     match payload {
         Payload::Blank => write!(out, " blank")?,
         Payload::Membership { voters, nodes } => {
@@ -151,23 +153,44 @@ fn print_payload(out: &mut impl Write, payload: &Payload) -> io::Result<bool> {
                 write!(out, " node {id} ({n})")?;
             }
         }
-        Payload::Normal(bytes) => match Entry::from_log_bytes(bytes) {
-            Ok((proposer, entry)) => {
-                let origin = match entry.origin {
-                    Origin::Client { session_id } => format!("client {}", hex(session_id)),
-                    Origin::Internal => "internal".into(),
-                };
-                write!(
-                    out,
-                    " normal origin {origin} proposer {proposer:#x} {}",
-                    txn(&entry.txn)
-                )?;
+        Payload::Normal(bytes) => {
+            let items = match batch::decode_batch(bytes) {
+                Ok(items) => items,
+                Err(e) => {
+                    write!(
+                        out,
+                        " normal UNDECODABLE batch ({} bytes): {e}",
+                        bytes.len()
+                    )?;
+                    return Ok(false);
+                }
+            };
+            write!(out, " normal, {} txn(s)", items.len())?;
+            let mut whole = true;
+            for (i, item) in items.into_iter().enumerate() {
+                write!(out, "\n      zxid {:#x} ", batch::zxid_of(index, i))?;
+                match Entry::from_log_bytes(item) {
+                    Ok((proposer, entry)) => {
+                        let origin = match entry.origin {
+                            Origin::Client { session_id } => {
+                                format!("client {}", hex(session_id))
+                            }
+                            Origin::Internal => "internal".into(),
+                        };
+                        write!(
+                            out,
+                            "origin {origin} proposer {proposer:#x} {}",
+                            txn(&entry.txn)
+                        )?;
+                    }
+                    Err(e) => {
+                        write!(out, "UNDECODABLE ({} bytes): {e}", item.len())?;
+                        whole = false;
+                    }
+                }
             }
-            Err(e) => {
-                write!(out, " normal UNDECODABLE ({} bytes): {e}", bytes.len())?;
-                return Ok(false);
-            }
-        },
+            return Ok(whole);
+        }
     }
     Ok(true)
 }

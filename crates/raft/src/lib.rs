@@ -3,6 +3,7 @@
 //! A tour, in the order data flows:
 //! - [`node`]: a member as the server sees it: start (recovery and one-time initialization),
 //!   wait until ready, propose payloads.
+//! - [`batch`]: many server entries in one Raft entry (group commit), and their zxids.
 //! - [`types`]: the openraft type config: node ids and addresses, the logged payload (a
 //!   server entry as bytes), the apply response (the zxid), in-memory snapshot data.
 //! - [`log_store`]: the Raft log and vote on disk, openraft's `RaftLogStorage` over raft-log.
@@ -19,6 +20,7 @@
 //!
 //! Not here yet (roadmap): the peer network, membership changes and the watchdog.
 
+pub mod batch;
 pub mod dump;
 pub mod log_store;
 pub mod network;

@@ -159,13 +159,15 @@ impl RaftNode {
             .map_err(|e| NodeError::Raft(e.to_string()))
     }
 
-    /// Hands a payload to the log without waiting for it: payloads handed over in order are
-    /// logged in that order, and come back on the event channel once committed. The returned
-    /// receiver resolves once the entry is applied; it must be kept until then (openraft warns
-    /// of a dropped one). An error means this member stopped for good (a storage failure).
-    pub async fn propose(&self, payload: Vec<u8>) -> Result<Applied, NodeError> {
+    /// Hands a batch of payloads to the log as one entry (see [`crate::batch`]) without
+    /// waiting for it: batches handed over in order are logged in that order, and their items
+    /// come back on the event channel once committed. The returned handle resolves once the
+    /// entry is applied; it must be kept until then (openraft warns of a dropped one). An
+    /// error means this member stopped for good (a storage failure).
+    pub async fn propose(&self, payloads: &[Vec<u8>]) -> Result<Applied, NodeError> {
+        let batch = crate::batch::encode_batch(payloads);
         self.raft
-            .client_write_ff(crate::types::LogPayload(payload))
+            .client_write_ff(crate::types::LogPayload(batch))
             .await
             .map(|rx| Applied { rx })
             .map_err(|e| NodeError::Raft(e.to_string()))

@@ -22,6 +22,7 @@ use openraft::StorageIOError;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
+use crate::batch;
 use crate::types::{LogId, SnapshotMeta, StorageError, StoredMembership, TypeConfig};
 
 /// The first pause after a failed snapshot write; it doubles up to the maximum.
@@ -56,7 +57,9 @@ impl RaftMeta {
 
     pub fn to_datatree_meta(&self) -> snapshot::SnapshotMeta {
         snapshot::SnapshotMeta {
-            last_zxid: self.last_log_id.map_or(0, |id| id.index) as i64,
+            last_zxid: self
+                .last_log_id
+                .map_or(0, |id| batch::last_zxid_of(id.index)) as i64,
             raft_meta: postcard::to_stdvec(self).expect("postcard encodes into a Vec"),
         }
     }

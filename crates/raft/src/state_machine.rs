@@ -7,9 +7,9 @@
 //! sees the event before the new data. So the adapter forwards; the core applies.
 //!
 //! Contract kept:
-//! - Every committed entry with a payload reaches the core as [`SmEvent::Apply`], in log order,
-//!   exactly once per process; `zxid` is its log index. Blank and membership entries advance
-//!   `last_applied` (and the membership) without reaching the core, so zxids have gaps.
+//! - Every item of every committed batch (see [`crate::batch`]) reaches the core as
+//!   [`SmEvent::Apply`], in log order, exactly once per process, with its zxid. Blank and
+//!   membership entries advance `last_applied` (and the membership) without reaching the core.
 //! - A snapshot request reaches the core in the same channel, right after the last entry it
 //!   covers, so the core answers with the tree exactly at `last_applied`: a clone, which costs
 //!   nothing (the tree's node map is persistent). Encoding and writing the file (temp, fsync,
@@ -25,6 +25,7 @@ use openraft::storage::{RaftStateMachine, Snapshot};
 use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder, StorageIOError};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::batch;
 use crate::snapshot_store::{RaftMeta, SnapshotStore};
 use crate::types::{
     ApplyResponse, Entry, LogId, SnapshotMeta, StorageError, StoredMembership, TypeConfig,
@@ -33,7 +34,7 @@ use crate::types::{
 /// What the state machine asks of the server's core, in log order.
 #[derive(Debug)]
 pub enum SmEvent {
-    /// A committed entry's payload; `zxid` is its log index.
+    /// One committed server entry, with its zxid.
     Apply { zxid: u64, payload: Vec<u8> },
     /// Send back a clone of the tree as it stands after every earlier `Apply`.
     Snapshot { reply: oneshot::Sender<DataTree> },
@@ -118,22 +119,31 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     {
         let mut responses = Vec::new();
         for entry in entries {
-            let zxid = entry.log_id.index;
+            let index = entry.log_id.index;
             self.applied = Some(entry.log_id);
             match entry.payload {
                 EntryPayload::Normal(payload) => {
-                    let event = SmEvent::Apply {
-                        zxid,
-                        payload: payload.0,
-                    };
-                    self.events.send(event).map_err(|_| self.core_gone())?;
+                    let items = batch::decode_batch(&payload.0).map_err(|why| {
+                        // raft-log checksums records: this is a foreign or broken writer.
+                        let e = std::io::Error::new(std::io::ErrorKind::InvalidData, why);
+                        StorageError::from(StorageIOError::read_log_at_index(index, &e))
+                    })?;
+                    for (i, item) in items.into_iter().enumerate() {
+                        let event = SmEvent::Apply {
+                            zxid: batch::zxid_of(index, i),
+                            payload: item.to_vec(),
+                        };
+                        self.events.send(event).map_err(|_| self.core_gone())?;
+                    }
                 }
                 EntryPayload::Membership(m) => {
                     self.membership = StoredMembership::new(Some(entry.log_id), m);
                 }
                 EntryPayload::Blank => {}
             }
-            responses.push(ApplyResponse { zxid });
+            responses.push(ApplyResponse {
+                zxid: batch::zxid_of(index, 0),
+            });
         }
         Ok(responses)
     }

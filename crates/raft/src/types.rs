@@ -2,13 +2,12 @@
 //!
 //! - `NodeId` is `u64`: ZooKeeper's `server.N` id (myid), so an operator's numbering carries over.
 //! - `Node` is [`CorralNode`]: the addresses other servers and clients use to reach a member.
-//! - `D` is [`LogPayload`]: one serialized server entry (a stamped Txn and its origin), kept as
-//!   bytes so this crate does not depend on the server's `Entry` type. The server encodes it; the
-//!   state machine adapter (later) decodes it and calls `datatree::apply`.
+//! - `D` is [`LogPayload`]: a batch of serialized server entries (`crate::batch`), kept as
+//!   bytes so this crate does not depend on the server's `Entry` type.
 //! - `R` is [`ApplyResponse`]: only the zxid. The reply a client sees comes from the local apply
 //!   in `pipeline::commit`, not from openraft's write response (ARCHITECTURE.md, "One write").
-//! - `SnapshotData` is `Cursor<Vec<u8>>`: the data tree lives in memory, so a snapshot is a byte
-//!   image of it; openraft streams it in chunks from memory. Durable snapshots are written by
+//! - `SnapshotData` is `Cursor<Vec<u8>>`: a snapshot file's bytes, read when a follower needs
+//!   them; openraft streams them in chunks from memory. Durable snapshots are written by
 //!   the snapshot store as files of our own format (temp file, fsync, rename), independent of
 //!   this in-flight representation. A file handle here would buy nothing until trees outgrow
 //!   memory, and changing it later is a type-config change confined to this crate.
@@ -56,10 +55,10 @@ impl fmt::Debug for LogPayload {
     }
 }
 
-/// What applying an entry answers to the proposer: the zxid the entry was given.
+/// What applying an entry answers to the proposer: the zxid of its first item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApplyResponse {
-    /// The entry's Raft log index, which is its zxid (ARCHITECTURE.md, Decisions).
+    /// `crate::batch::zxid_of(index, 0)`.
     pub zxid: u64,
 }
 

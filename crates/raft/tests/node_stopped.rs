@@ -37,7 +37,7 @@ async fn stopped_resolves_when_raft_stops_and_not_before() {
     node.wait_ready(Duration::from_secs(30))
         .await
         .expect("ready");
-    let applied = node.propose(b"payload".to_vec()).await.expect("propose");
+    let applied = node.propose(&[b"payload".to_vec()]).await.expect("propose");
     applied.wait().await.expect("applied");
 
     let stopped = tokio::spawn({

@@ -1,9 +1,9 @@
 //! Handing Txns to the Raft log, and the bytes an entry is logged as.
 //!
 //! The core hands entries to one proposer task in order; it passes them to Raft in the same
-//! order (`RaftNode::propose` does not wait for the commit, so concurrent writes share fsyncs),
-//! and Raft logs them in that order. Committed entries come back through the state machine's
-//! event channel, in log order, each exactly once; the log index is the zxid.
+//! order, gathered into batches (one Raft entry each, `corral_raft::batch`) so that
+//! concurrent writes share an fsync. Committed entries come back through the state machine's
+//! event channel, in log order, each exactly once, each with its own zxid.
 //!
 //! Logged entry, version 1 (integers little-endian):
 //! `version u8 = 1 | proposer u64 | origin u8 (0 internal, 1 client) | session_id i64 (client
@@ -12,6 +12,9 @@
 //! in ensembles, proposed by another member) are applied without an answer.
 
 use corral_datatree::Txn;
+use std::collections::VecDeque;
+
+use corral_raft::node::Applied;
 use corral_raft::RaftNode;
 use tokio::sync::mpsc;
 
@@ -36,6 +39,13 @@ pub struct Committed {
     pub proposer: u64,
     pub entry: Entry,
 }
+
+/// Batches handed to Raft and not yet applied. Two: one being fsynced while the next waits
+/// its turn in openraft, so the disk is never idle under load.
+const MAX_BATCHES_IN_FLIGHT: usize = 2;
+/// Bounds on one batch (one Raft entry, one raft-log record).
+const MAX_BATCH_ENTRIES: usize = 4096;
+const MAX_BATCH_BYTES: usize = 4 << 20;
 
 const ENTRY_VERSION: u8 = 1;
 const ORIGIN_INTERNAL: u8 = 0;
@@ -110,24 +120,36 @@ impl Proposer {
     }
 }
 
-/// The proposer task: passes queued entries to Raft in order. Returns when Raft stops, which
-/// only a storage failure causes in a running server (`RaftNode::stopped` tells the server).
-/// Completions are awaited by a second task, in order (entries apply in log order), so
-/// proposing never waits.
+/// The proposer task: passes queued entries to Raft in order, as batches (group commit).
+/// While `MAX_BATCHES_IN_FLIGHT` batches are being logged it waits for the oldest, and the
+/// entries queued meanwhile form the next batch: under load one fsync covers many writes, and
+/// a lone write still goes out at once. Returns when Raft stops, which only a storage failure
+/// causes in a running server (`RaftNode::stopped` tells the server).
 pub async fn run_proposer(node: RaftNode, mut queue: mpsc::UnboundedReceiver<Vec<u8>>) {
-    let (pending_tx, mut pending) = mpsc::unbounded_channel::<corral_raft::node::Applied>();
-    tokio::spawn(async move {
-        while let Some(applied) = pending.recv().await {
-            if let Err(why) = applied.wait().await {
-                tracing::warn!("a proposed entry was not applied: {why}");
+    let mut in_flight = VecDeque::new();
+    loop {
+        while in_flight.len() >= MAX_BATCHES_IN_FLIGHT {
+            let oldest: Applied = in_flight.pop_front().expect("non-empty");
+            if let Err(why) = oldest.wait().await {
+                tracing::warn!("a proposed batch was not applied: {why}");
             }
         }
-    });
-    while let Some(payload) = queue.recv().await {
-        match node.propose(payload).await {
-            Ok(applied) => {
-                let _ = pending_tx.send(applied);
+        let Some(first) = queue.recv().await else {
+            return;
+        };
+        let mut bytes = first.len();
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH_ENTRIES && bytes < MAX_BATCH_BYTES {
+            match queue.try_recv() {
+                Ok(next) => {
+                    bytes += next.len();
+                    batch.push(next);
+                }
+                Err(_) => break,
             }
+        }
+        match node.propose(&batch).await {
+            Ok(applied) => in_flight.push_back(applied),
             Err(e) => {
                 tracing::warn!("cannot propose: {e}");
                 return;
