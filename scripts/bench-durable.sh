@@ -13,7 +13,7 @@
 #
 # Environment: ROUNDS (3), DURATION (10 s), WARMUP (2 s), POPULATE (1000000), SNAP_COUNT (2000:
 # with 100 creates per txn, a snapshot every ~200,000 znodes on both servers), SKIP_ZK_RESTART=1
-# to skip part 2 for ZooKeeper, BENCH_DIR (a fresh directory under /var/tmp) for data and logs.
+# to skip part 2 for ZooKeeper, SKIP_PART1=1 to run part 2 only, BENCH_DIR (a fresh directory under /var/tmp) for data and logs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$(pwd)"
@@ -126,6 +126,7 @@ echo "corral $(git rev-parse --short HEAD); data and logs in $work"
 say "cargo build --release -j2"
 timeout 3600 cargo build --release -j2 --locked -p corral
 
+if [ "${SKIP_PART1:-0}" != 1 ]; then
 say "part 1: create and set, corral and ZooKeeper alternately, $ROUNDS rounds"
 corral_port="$(free_port)"
 zk_port="$(free_port)"
@@ -175,6 +176,7 @@ for (w, c, d), by in runs.items():
           f"| {med(a, 'ops_per_s') / med(b, 'ops_per_s'):.2f} | {lat(a)} | {lat(b)} "
           f"| {med(a, 'p99_us') / med(b, 'p99_us'):.2f} | {errs} |")
 EOF
+fi
 
 # populate_and_restart KIND: fresh server, $POPULATE znodes, RSS, disk, kill -9, restart time.
 populate_and_restart() {

@@ -12,6 +12,7 @@
 //!   flush worker reports back.
 //! - [`state_machine`]: openraft's `RaftStateMachine`, forwarding committed payloads and
 //!   snapshot requests to the server's core in log order ([`SmEvent`]).
+//! - [`schedule`]: when to snapshot (every `snapCount` txns, jittered as ZooKeeper).
 //! - [`snapshot_store`]: snapshot files (the data tree's format, openraft's metadata in the
 //!   header), their retention, and when the log may be purged.
 //! - [`network`]: the peerless network of a standalone member.
@@ -25,6 +26,7 @@ pub mod dump;
 pub mod log_store;
 pub mod network;
 pub mod node;
+pub mod schedule;
 pub mod snapshot_store;
 pub mod state_machine;
 pub mod types;

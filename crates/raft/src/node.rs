@@ -21,6 +21,7 @@ use tokio::sync::mpsc;
 
 use crate::log_store::{LogStore, LogStoreConfig};
 use crate::network::NoPeers;
+use crate::schedule::SnapshotSchedule;
 use crate::snapshot_store::{RaftMeta, SnapshotStore};
 use crate::state_machine::{SmEvent, StateMachine};
 use crate::types::{CorralNode, NodeId, TypeConfig};
@@ -35,7 +36,8 @@ pub struct NodeConfig {
     pub node: CorralNode,
     pub log: LogStoreConfig,
     pub snapshot_dir: PathBuf,
-    /// Entries between snapshots (zoo.cfg `snapCount`).
+    /// Txns between snapshots (zoo.cfg `snapCount`; each time a number in
+    /// `[snapCount / 2 + 1, snapCount]`, as ZooKeeper).
     pub snap_count: u64,
     /// Snapshot files kept (zoo.cfg `autopurge.snapRetainCount`, at least 3).
     pub snap_retain_count: usize,
@@ -113,8 +115,10 @@ impl RaftNode {
             recovered.path,
             purge_tx,
         );
-        let sm = StateMachine::new(Some(meta), events, store);
-        let raft = Raft::new(cfg.id, raft_config(&cfg)?, NoPeers, log, sm)
+        let (snapshot_tx, mut snapshot_rx) = mpsc::unbounded_channel();
+        let schedule = SnapshotSchedule::new(cfg.snap_count, snapshot_tx);
+        let sm = StateMachine::new(Some(meta), events, store, schedule);
+        let raft = Raft::new(cfg.id, raft_config()?, NoPeers, log, sm)
             .await
             .map_err(|e| NodeError::Raft(e.to_string()))?;
         // The snapshot store asks for purges; openraft's own purge is off (see raft_config).
@@ -122,6 +126,16 @@ impl RaftNode {
         tokio::spawn(async move {
             while let Some(upto) = purge_rx.recv().await {
                 if purger.trigger().purge_log(upto).await.is_err() {
+                    return; // raft stopped
+                }
+            }
+        });
+
+        // The state machine's schedule asks for snapshots; openraft's own policy is off.
+        let snapshotter = raft.clone();
+        tokio::spawn(async move {
+            while snapshot_rx.recv().await.is_some() {
+                if snapshotter.trigger().snapshot().await.is_err() {
                     return; // raft stopped
                 }
             }
@@ -195,14 +209,15 @@ impl RaftNode {
     }
 }
 
-fn raft_config(cfg: &NodeConfig) -> Result<Arc<openraft::Config>, NodeError> {
+fn raft_config() -> Result<Arc<openraft::Config>, NodeError> {
     let config = openraft::Config {
         cluster_name: "corral".into(),
         // A one-member group elects itself after one timeout at start; keep it short.
         heartbeat_interval: 50,
         election_timeout_min: 150,
         election_timeout_max: 300,
-        snapshot_policy: SnapshotPolicy::LogsSinceLast(cfg.snap_count.max(1)),
+        // Snapshots follow txns, not entries (one entry is a batch): `SnapshotSchedule`.
+        snapshot_policy: SnapshotPolicy::Never,
         // Purging is driven by the snapshot store (the log after the second newest snapshot
         // is kept), so openraft's own purge after each snapshot must keep everything.
         max_in_snapshot_log_to_keep: u64::MAX,

@@ -26,6 +26,7 @@ use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder, StorageIOError};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::batch;
+use crate::schedule::SnapshotSchedule;
 use crate::snapshot_store::{RaftMeta, SnapshotStore};
 use crate::types::{
     ApplyResponse, Entry, LogId, SnapshotMeta, StorageError, StoredMembership, TypeConfig,
@@ -51,6 +52,7 @@ pub struct StateMachine {
     membership: StoredMembership,
     events: mpsc::UnboundedSender<SmEvent>,
     store: SnapshotStore,
+    schedule: SnapshotSchedule,
     /// Makes snapshot ids unique among snapshots of the same log id.
     snapshots_built: u64,
 }
@@ -61,6 +63,7 @@ impl StateMachine {
         recovered: Option<RaftMeta>,
         events: mpsc::UnboundedSender<SmEvent>,
         store: SnapshotStore,
+        schedule: SnapshotSchedule,
     ) -> StateMachine {
         let recovered = recovered.unwrap_or_default();
         StateMachine {
@@ -68,6 +71,7 @@ impl StateMachine {
             membership: recovered.last_membership,
             events,
             store,
+            schedule,
             snapshots_built: 0,
         }
     }
@@ -128,6 +132,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                         let e = std::io::Error::new(std::io::ErrorKind::InvalidData, why);
                         StorageError::from(StorageIOError::read_log_at_index(index, &e))
                     })?;
+                    self.schedule.applied(items.len());
                     for (i, item) in items.into_iter().enumerate() {
                         let event = SmEvent::Apply {
                             zxid: batch::zxid_of(index, i),
@@ -149,6 +154,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     }
 
     async fn get_snapshot_builder(&mut self) -> SnapshotBuilder {
+        self.schedule.snapshot_started();
         self.snapshots_built += 1;
         let snapshot_id = match self.applied {
             Some(id) => format!("{}-{}-{}", id.leader_id, id.index, self.snapshots_built),

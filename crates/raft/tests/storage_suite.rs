@@ -6,7 +6,10 @@
 
 use corral_datatree::snapshot::read_snapshot_file;
 use corral_datatree::DataTree;
-use corral_raft::{LogStore, LogStoreConfig, SmEvent, SnapshotStore, StateMachine, TypeConfig};
+use corral_raft::schedule::SnapshotSchedule;
+use corral_raft::{
+    LogStore, LogStoreConfig, SmEvent, SnapshotStore, StateMachine, TypeConfig, DEFAULT_SNAP_COUNT,
+};
 use openraft::testing::{StoreBuilder, Suite};
 use openraft::StorageError;
 use tempfile::TempDir;
@@ -28,7 +31,9 @@ impl StoreBuilder<TypeConfig, LogStore, StateMachine, TempDir> for TempDirStores
         let snapshot_store = SnapshotStore::new(snapshots, 3, None, purge_tx);
         let (events, rx) = mpsc::unbounded_channel();
         std::thread::spawn(move || stand_in_core(rx));
-        let sm = StateMachine::new(None, events, snapshot_store);
+        let (snapshot_tx, _snapshot_rx) = mpsc::unbounded_channel();
+        let schedule = SnapshotSchedule::new(DEFAULT_SNAP_COUNT, snapshot_tx);
+        let sm = StateMachine::new(None, events, snapshot_store, schedule);
         Ok((dir, store, sm))
     }
 }

@@ -85,8 +85,12 @@ pub async fn wait_state(c: &Client, want: SessionState) {
 
 fn temp_dir(kind: &str) -> PathBuf {
     static N: AtomicU64 = AtomicU64::new(0);
+    // The time too: a later run may reuse the pid, and must not find this run's data.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
     let d = std::env::temp_dir().join(format!(
-        "corral-client-{kind}-{}-{}",
+        "corral-client-{kind}-{}-{}-{nanos}",
         std::process::id(),
         N.fetch_add(1, Ordering::Relaxed)
     ));

@@ -30,13 +30,19 @@ pub async fn start(tweak: impl FnOnce(&mut Config)) -> SocketAddr {
     addr
 }
 
-fn rand_suffix() -> u64 {
+/// Unique per test: the process, a counter (tests start in parallel within the clock's
+/// resolution), and the time (a later run may reuse the pid). A shared directory would hand one
+/// server another's data, or fail on the log's lock.
+fn rand_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
     use std::time::{SystemTime, UNIX_EPOCH};
+    static N: AtomicU64 = AtomicU64::new(0);
     let t = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
-        .as_nanos() as u64;
-    t ^ (std::process::id() as u64) << 32
+        .as_nanos();
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    format!("{}-{n}-{t}", std::process::id())
 }
 
 pub struct Client {
