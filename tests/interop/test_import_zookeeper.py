@@ -110,9 +110,11 @@ def record(zk):
 
 
 def zk_files(datadir):
+    """The snapshot and log names, each ascending by the zxid in the name."""
     names = os.listdir(os.path.join(datadir, "version-2"))
-    return (sorted(n for n in names if n.startswith("snapshot.")),
-            sorted(n for n in names if n.startswith("log.")))
+    by_zxid = lambda prefix: sorted((n for n in names if n.startswith(prefix)),  # noqa: E731
+                                    key=lambda n: int(n[len(prefix):], 16))
+    return by_zxid("snapshot."), by_zxid("log.")
 
 
 def import_dir(datadir, out_dir):
