@@ -123,18 +123,18 @@ pub fn load(snap_dir: &Path, log_dir: &Path, summary: &mut Summary) -> Result<Zk
         }
         // As ZooKeeper's restore: logs without a snapshot mean something is broken.
         None => {
-            return Err(format!(
-                "no valid ZooKeeper snapshot in {} ({} found{}); refusing to import from the logs alone",
+            let mut msg = format!(
+                "no valid ZooKeeper snapshot in {} ({} found)",
                 snap_dir.display(),
-                snapshots.len(),
-                summary
-                    .notes
-                    .iter()
-                    .fold(String::new(), |mut s, n| {
-                        let _ = write!(s, "; {n}");
-                        s
-                    })
-            ))
+                snapshots.len()
+            );
+            for n in &summary.notes {
+                let _ = write!(msg, "; {n}");
+            }
+            if !logs.is_empty() {
+                msg.push_str("; refusing to import from the txn logs alone");
+            }
+            return Err(msg);
         }
     };
     let from = summary.snapshot_zxid;
