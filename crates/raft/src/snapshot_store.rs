@@ -282,7 +282,10 @@ impl SnapshotStore {
         match snapshot::list_snapshots(&self.inner.dir) {
             Ok(files) => {
                 if let Some(previous) = files.get(1) {
-                    let _ = self.inner.purge_log.send(previous.zxid as u64);
+                    // The file is named by a zxid; the log is purged by index (the entry whose
+                    // zxids cover it, also for a snapshot made outside Raft).
+                    let index = previous.zxid as u64 >> batch::ZXID_ITEM_BITS;
+                    let _ = self.inner.purge_log.send(index);
                 }
             }
             Err(e) => tracing::warn!("listing snapshots failed: {e}"),
@@ -293,6 +296,21 @@ impl SnapshotStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_log_is_purged_up_to_the_index_of_the_second_newest_snapshot() {
+        let dir = std::env::temp_dir().join(format!("corral-purge-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for index in [5, 9] {
+            let name = snapshot::snapshot_file_name(batch::last_zxid_of(index) as i64);
+            std::fs::write(dir.join(name), b"").unwrap();
+        }
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        SnapshotStore::new(dir.clone(), 3, None, tx).purge_older();
+        assert_eq!(rx.try_recv().unwrap(), 5);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn outside_raft_meta_leaves_the_log_above_the_imported_zxids() {
