@@ -3,6 +3,7 @@
 //! zxid), adding what corral's format also holds: node kind, a data preview, the ACL, the digest
 //! and the checksum verdict. It streams: no tree is built, so it also shows a damaged file up to
 //! the damage, then names the error. `dump-log DIR` prints the Raft log (`dump_log`).
+//! `import-zookeeper` converts an Apache ZooKeeper data directory (`import_zk`).
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -23,10 +24,15 @@ const DATA_PREVIEW_BYTES: usize = 40;
 pub const USAGE: &str = "\
 usage: corral admin dump-snapshot FILE
        corral admin dump-log DIR
+       corral admin import-zookeeper ZK_DATADIR [--log-dir ZK_DATALOGDIR] [--to CORRAL_DATADIR]
 
   dump-snapshot FILE   print a snapshot's meta, znodes and sessions (SnapshotFormatter style)
   dump-log DIR         print every record of the Raft log in DIR (a dataLogDir or its log/
                        subdirectory), one line each (LogFormatter style); read-only
+  import-zookeeper ZK_DATADIR   read an Apache ZooKeeper 3.x dataDir (version-2/snapshot.*,
+                       log.*; --log-dir for a separate dataLogDir) and write its tree, stats,
+                       ACLs and sessions as one corral snapshot in CORRAL_DATADIR/snapshots
+                       (default: ZK_DATADIR itself, so the same zoo.cfg serves it)
 ";
 
 pub fn run(args: &[String]) -> ExitCode {
@@ -35,6 +41,16 @@ pub fn run(args: &[String]) -> ExitCode {
             to_stdout(file, |out| dump_snapshot(Path::new(file), out))
         }
         [cmd, dir] if cmd == "dump-log" => to_stdout(dir, |out| dump_log(Path::new(dir), out)),
+        [cmd, rest @ ..] if cmd == "import-zookeeper" => match crate::import_zk::run(rest) {
+            Ok(report) => {
+                print!("{report}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("corral: import-zookeeper: {e}");
+                ExitCode::from(1)
+            }
+        },
         _ => {
             eprint!("{USAGE}");
             ExitCode::from(2)

@@ -2,6 +2,7 @@
 
 mod admin;
 mod dump_log;
+mod import_zk;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,12 +13,14 @@ const USAGE: &str = "\
 usage: corral server [--config ZOO_CFG]
        corral admin dump-snapshot FILE
        corral admin dump-log DIR
+       corral admin import-zookeeper ZK_DATADIR [--log-dir DIR] [--to CORRAL_DATADIR]
        corral bench [FLAGS]   (load any ZooKeeper server; --help)
 
   server            serve ZooKeeper clients (default: port 2181, data in ./corral-data)
   --config FILE     read settings from a ZooKeeper zoo.cfg
   admin             offline tools (dump-snapshot FILE: print a snapshot;
-                    dump-log DIR: print the Raft log of a dataLogDir)
+                    dump-log DIR: print the Raft log of a dataLogDir;
+                    import-zookeeper: convert an Apache ZooKeeper dataDir)
 ";
 
 fn main() -> ExitCode {

@@ -96,3 +96,35 @@ fn admin_without_a_command_prints_usage() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("dump-snapshot FILE"));
 }
+
+/// `import-zookeeper` on a directory whose only ZooKeeper snapshot is cut short: exit status 1
+/// and a message naming the file and the byte offset; nothing is written.
+#[test]
+fn import_zookeeper_names_a_damaged_snapshot() {
+    let dir = std::env::temp_dir().join(format!("corral-admin-{}-import", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let zk = dir.join("zk/version-2");
+    std::fs::create_dir_all(&zk).unwrap();
+    // FileHeader ("ZKSN", version 2, dbid), then a session count promising more than follows.
+    let mut snap = b"ZKSN".to_vec();
+    snap.extend_from_slice(&2i32.to_be_bytes());
+    snap.extend_from_slice(&0i64.to_be_bytes());
+    snap.extend_from_slice(&1i32.to_be_bytes());
+    snap.extend_from_slice(&[0, 0, 0]);
+    std::fs::write(zk.join("snapshot.0"), &snap).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_corral"))
+        .args(["admin", "import-zookeeper"])
+        .arg(dir.join("zk"))
+        .arg("--to")
+        .arg(dir.join("out"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("version-2/snapshot.0: at byte 16: truncated: session count"),
+        "{stderr}"
+    );
+    assert!(!dir.join("out/snapshots").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

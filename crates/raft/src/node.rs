@@ -48,6 +48,8 @@ pub struct NodeConfig {
 pub struct Recovered {
     /// The snapshot header's `raft_meta` bytes.
     pub raft_meta: Vec<u8>,
+    /// The snapshot's last zxid (where a snapshot made outside Raft leaves the log to start).
+    pub last_zxid: i64,
     pub path: Option<PathBuf>,
 }
 
@@ -89,7 +91,12 @@ impl RaftNode {
         recovered: Recovered,
         events: mpsc::UnboundedSender<SmEvent>,
     ) -> Result<RaftNode, NodeError> {
-        let meta = RaftMeta::decode(&recovered.raft_meta).map_err(NodeError::Meta)?;
+        let outside_raft = recovered.raft_meta.is_empty();
+        let meta = if outside_raft {
+            RaftMeta::outside_raft(recovered.last_zxid, cfg.id, cfg.node.clone())
+        } else {
+            RaftMeta::decode(&recovered.raft_meta).map_err(NodeError::Meta)?
+        };
         let mut log = LogStore::open(&cfg.log).map_err(|source| NodeError::OpenLog {
             dir: cfg.log.dir.clone(),
             source,
@@ -115,6 +122,9 @@ impl RaftNode {
             recovered.path,
             purge_tx,
         );
+        if outside_raft {
+            store.set_outside_raft(meta.clone());
+        }
         let (snapshot_tx, mut snapshot_rx) = mpsc::unbounded_channel();
         let schedule = SnapshotSchedule::new(cfg.snap_count, snapshot_tx);
         let sm = StateMachine::new(Some(meta), events, store, schedule);

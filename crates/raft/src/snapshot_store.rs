@@ -23,7 +23,9 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use crate::batch;
-use crate::types::{LogId, SnapshotMeta, StorageError, StoredMembership, TypeConfig};
+use crate::types::{
+    CorralNode, LogId, Membership, NodeId, SnapshotMeta, StorageError, StoredMembership, TypeConfig,
+};
 
 /// The first pause after a failed snapshot write; it doubles up to the maximum.
 const RETRY_FIRST: Duration = Duration::from_secs(1);
@@ -47,12 +49,36 @@ impl RaftMeta {
     }
 
     /// Decodes a file's `raft_meta`. An empty one (a snapshot made outside Raft, such as an
-    /// import) means no log id and no membership.
+    /// import) means no log id and no membership; see [`RaftMeta::outside_raft`] for what a
+    /// server starts from then.
     pub fn decode(bytes: &[u8]) -> Result<RaftMeta, String> {
         if bytes.is_empty() {
             return Ok(RaftMeta::default());
         }
         postcard::from_bytes(bytes).map_err(|e| format!("unreadable raft metadata: {e}"))
+    }
+
+    /// What a snapshot made outside Raft (empty `raft_meta`, such as `import-zookeeper`'s)
+    /// at `last_zxid` stands for: as if member `id`'s one-member group had logged everything
+    /// up to the entry whose zxids cover `last_zxid`. The log then continues after that entry,
+    /// so every new zxid is above every imported one (a client that saw the old server's
+    /// zxids is not refused), and the group needs no initialization. Nothing for a snapshot
+    /// at zxid 0 (an empty tree): the group is initialized as on a first start.
+    pub fn outside_raft(last_zxid: i64, id: NodeId, node: CorralNode) -> RaftMeta {
+        if last_zxid <= 0 {
+            return RaftMeta::default();
+        }
+        let index = last_zxid as u64 >> batch::ZXID_ITEM_BITS;
+        let log_id = LogId::new(openraft::CommittedLeaderId::new(0, id), index);
+        let members = Membership::new(
+            vec![std::collections::BTreeSet::from([id])],
+            std::collections::BTreeMap::from([(id, node)]),
+        );
+        RaftMeta {
+            last_log_id: Some(log_id),
+            last_membership: StoredMembership::new(Some(log_id), members),
+            snapshot_id: format!("outside-raft-{index}"),
+        }
     }
 
     pub fn to_datatree_meta(&self) -> snapshot::SnapshotMeta {
@@ -83,6 +109,9 @@ struct Inner {
     dir: PathBuf,
     retain: usize,
     current: Mutex<Option<PathBuf>>,
+    /// What a file with empty `raft_meta` stands for (`RaftMeta::outside_raft` of the file
+    /// the server started from; only that one can be such a file).
+    outside_raft: Mutex<RaftMeta>,
     /// Where to ask for the log to be purged up to an index.
     purge_log: mpsc::UnboundedSender<u64>,
 }
@@ -100,9 +129,32 @@ impl SnapshotStore {
                 dir,
                 retain,
                 current: Mutex::new(current),
+                outside_raft: Mutex::new(RaftMeta::default()),
                 purge_log,
             }),
         }
+    }
+
+    /// Sets what a snapshot file with empty `raft_meta` stands for.
+    pub fn set_outside_raft(&self, meta: RaftMeta) {
+        *self
+            .inner
+            .outside_raft
+            .lock()
+            .expect("snapshot store mutex") = meta;
+    }
+
+    /// A file's metadata: decoded, or for an empty one, the outside-Raft stand-in.
+    fn file_meta(&self, bytes: &[u8]) -> Result<RaftMeta, String> {
+        if bytes.is_empty() {
+            return Ok(self
+                .inner
+                .outside_raft
+                .lock()
+                .expect("snapshot store mutex")
+                .clone());
+        }
+        RaftMeta::decode(bytes)
     }
 
     pub fn dir(&self) -> &Path {
@@ -207,7 +259,8 @@ impl SnapshotStore {
             .map_err(|e| read(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?
             .header()
             .clone();
-        let meta = RaftMeta::decode(&header.meta.raft_meta)
+        let meta = self
+            .file_meta(&header.meta.raft_meta)
             .map_err(|e| read(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
         Ok(Some(Snapshot {
             meta: meta.to_snapshot_meta(),
@@ -229,10 +282,52 @@ impl SnapshotStore {
         match snapshot::list_snapshots(&self.inner.dir) {
             Ok(files) => {
                 if let Some(previous) = files.get(1) {
-                    let _ = self.inner.purge_log.send(previous.zxid as u64);
+                    // The file is named by a zxid; the log is purged by index (the entry whose
+                    // zxids cover it, also for a snapshot made outside Raft).
+                    let index = previous.zxid as u64 >> batch::ZXID_ITEM_BITS;
+                    let _ = self.inner.purge_log.send(index);
                 }
             }
             Err(e) => tracing::warn!("listing snapshots failed: {e}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_is_purged_up_to_the_index_of_the_second_newest_snapshot() {
+        let dir = std::env::temp_dir().join(format!("corral-purge-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for index in [5, 9] {
+            let name = snapshot::snapshot_file_name(batch::last_zxid_of(index) as i64);
+            std::fs::write(dir.join(name), b"").unwrap();
+        }
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        SnapshotStore::new(dir.clone(), 3, None, tx).purge_older();
+        assert_eq!(rx.try_recv().unwrap(), 5);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn outside_raft_meta_leaves_the_log_above_the_imported_zxids() {
+        let node = CorralNode::default();
+        assert_eq!(
+            RaftMeta::outside_raft(0, 1, node.clone()),
+            RaftMeta::default()
+        );
+        for last_zxid in [1_i64, 0xffff, 0x1_0000, 0x5_0000_0042] {
+            let meta = RaftMeta::outside_raft(last_zxid, 1, node.clone());
+            let index = meta.last_log_id.expect("a log id").index;
+            // The snapshot covers the imported zxids; the next entry's zxids are above them.
+            assert!(batch::last_zxid_of(index) >= last_zxid as u64);
+            assert!(batch::zxid_of(index + 1, 0) > last_zxid as u64);
+            let voters: Vec<u64> = meta.last_membership.membership().voter_ids().collect();
+            assert_eq!(voters, [1]);
+            assert!(meta.to_datatree_meta().last_zxid >= last_zxid);
         }
     }
 }

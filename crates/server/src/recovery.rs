@@ -140,6 +140,7 @@ async fn load_snapshot(dir: PathBuf) -> Result<(DataTree, Recovered), StartError
             );
             let recovered = Recovered {
                 raft_meta: loaded.meta.raft_meta,
+                last_zxid: loaded.meta.last_zxid,
                 path: Some(loaded.path),
             };
             (loaded.tree, recovered)
