@@ -1,6 +1,7 @@
-//! The one binary: `corral server [--config zoo.cfg]`, `corral admin ...`.
+//! The one binary: `corral server [--config zoo.cfg]`, `corral admin ...`, `corral cli ...`.
 
 mod admin;
+mod cli;
 mod dump_log;
 
 use std::path::PathBuf;
@@ -13,6 +14,7 @@ usage: corral server [--config ZOO_CFG]
        corral admin dump-snapshot FILE
        corral admin dump-log DIR
        corral bench [FLAGS]   (load any ZooKeeper server; --help)
+       corral cli [-server HOST:PORT] [CMD ARGS...]   (zkCli.sh's shell; --help)
 
   server            serve ZooKeeper clients (default: port 2181, data in ./corral-data)
   --config FILE     read settings from a ZooKeeper zoo.cfg
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
         Some("server") => server(&args[1..]),
         Some("admin") => admin::run(&args[1..]),
         Some("bench") => corral_bench::cli(&args[1..]),
+        Some("cli") => cli::run(&args[1..]),
         Some("--version" | "version") => {
             println!("corral {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
