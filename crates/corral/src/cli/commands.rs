@@ -55,9 +55,9 @@ fn usage_of(cmd: &str) -> String {
 
 /// zkCli's `ZooKeeperMain.usage()`, on stderr.
 pub fn print_usage() {
-    eprintln!("ZooKeeper -server host:port -client-configuration properties-file cmd args");
+    errln!("ZooKeeper -server host:port -client-configuration properties-file cmd args");
     for (cmd, opts) in USAGES {
-        eprintln!("\t{cmd} {opts}");
+        errln!("\t{cmd} {opts}");
     }
 }
 
@@ -231,7 +231,7 @@ impl Conn {
     /// `cmd path watch` (3.4's form): the third word means `-w`, with zkCli's note.
     fn old_watch_form(p: &Parsed, form: &str) -> bool {
         if p.args.len() > 2 {
-            eprintln!(
+            errln!(
                 "'{0} path [watch]' has been deprecated. Please use '{0} {form} path' instead.",
                 p.args[0]
             );
@@ -408,15 +408,15 @@ impl Conn {
         validate_path(path, s)?;
         match self.client.create_nullable(path, data, &acl, mode).await {
             Ok((created, _)) => {
-                eprintln!("Created {created}");
+                errln!("Created {created}");
                 Ok(())
             }
             Err(err) => {
                 if matches!(err, Error::InvalidAcl) {
-                    eprintln!("{}", output::keeper_exception_message(&err, Some(path)));
+                    errln!("{}", output::keeper_exception_message(&err, Some(path)));
                 }
                 if matches!(err, Error::EphemeralOnLocalSession) {
-                    eprintln!("Unable to create ephemeral node on a local session");
+                    errln!("Unable to create ephemeral node on a local session");
                 }
                 Err(keeper_error(&err, Some(path)))
             }
@@ -443,7 +443,7 @@ impl Conn {
         let p = Self::parse(words, &[("v", true)], 2)?;
         let mut version = version_flag(&p)?;
         if p.args.len() > 2 {
-            eprintln!(
+            errln!(
                 "'delete path [version]' has been deprecated. Please use 'delete [-v version] path' instead."
             );
             version = Some(parse_int(&p.args[2])?);
@@ -485,7 +485,7 @@ impl Conn {
             }
         }
         if !ok {
-            eprintln!("Failed to delete some node(s) in the subtree!");
+            errln!("Failed to delete some node(s) in the subtree!");
         }
         Ok(())
     }

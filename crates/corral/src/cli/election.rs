@@ -61,23 +61,23 @@ pub fn render(path: &str, candidates: &[(String, Stat)]) -> String {
 
 pub async fn run(server: &str, timeout: Duration, args: &[String]) -> ExitCode {
     let [path] = args else {
-        eprintln!("usage: corral cli [-server host:port] election PATH");
+        errln!("usage: corral cli [-server host:port] election PATH");
         return ExitCode::from(2);
     };
     if let Err(e) = super::output::validate_path(path, false) {
-        eprintln!("{}", e.message);
+        errln!("{}", e.message);
         return ExitCode::from(1);
     }
     let client = match Client::connect(server, timeout).await {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("Unable to connect to {server}: {e}");
+            errln!("Unable to connect to {server}: {e}");
             return ExitCode::from(1);
         }
     };
     let code = match client.get_children(path).await {
         Err(e) => {
-            eprintln!("{}", keeper_error(&e, Some(path.as_str())).message);
+            errln!("{}", keeper_error(&e, Some(path.as_str())).message);
             ExitCode::from(1)
         }
         Ok(mut names) => {

@@ -7,6 +7,14 @@
 //! - [`shell`]: the shell's own commands, prompt, history, line editing and completion.
 //! - [`election`]: `election PATH`, the queue of a leader election (corral's addition).
 
+/// `eprintln!` in one write: stdout and stderr often share a pipe, and a watch event printed
+/// meanwhile must not split the line.
+macro_rules! errln {
+    ($($t:tt)*) => {
+        $crate::cli::output::err_line(&format!($($t)*))
+    };
+}
+
 mod args;
 mod commands;
 mod election;
@@ -79,7 +87,7 @@ pub fn run(argv: &[String]) -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            eprintln!("{e}\n{USAGE}");
+            errln!("{e}\n{USAGE}");
             return ExitCode::from(2);
         }
     };
@@ -90,7 +98,7 @@ pub fn run(argv: &[String]) -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("corral cli: cannot start the runtime: {e}");
+            errln!("corral cli: cannot start the runtime: {e}");
             return ExitCode::from(1);
         }
     };

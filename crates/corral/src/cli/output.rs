@@ -78,11 +78,11 @@ pub fn parse_acl(s: &str) -> Vec<Acl> {
     let mut out = Vec::new();
     for a in s.split(',') {
         let (Some(first), Some(last)) = (a.find(':'), a.rfind(':')) else {
-            eprintln!("{a} does not have the form scheme:id:perm");
+            errln!("{a} does not have the form scheme:id:perm");
             continue;
         };
         if first == last {
-            eprintln!("{a} does not have the form scheme:id:perm");
+            errln!("{a} does not have the form scheme:id:perm");
             continue;
         }
         let mut bits = 0;
@@ -93,7 +93,7 @@ pub fn parse_acl(s: &str) -> Vec<Acl> {
                 'c' => bits |= perms::CREATE,
                 'd' => bits |= perms::DELETE,
                 'a' => bits |= perms::ADMIN,
-                other => eprintln!("Unknown perm type: {other}"),
+                other => errln!("Unknown perm type: {other}"),
             }
         }
         out.push(Acl {
@@ -270,6 +270,12 @@ pub fn event_type(t: EventType) -> &'static str {
         EventType::ChildWatchRemoved => "ChildWatchRemoved",
         EventType::PersistentWatchRemoved => "PersistentWatchRemoved",
     }
+}
+
+/// One line on stderr, written at once.
+pub fn err_line(s: &str) {
+    let mut e = std::io::stderr().lock();
+    let _ = e.write_all(format!("{s}\n").as_bytes());
 }
 
 /// A sink for what arrives between commands (watch events): stdout, or the line editor's

@@ -72,7 +72,7 @@ impl Shell {
                 true
             }
             Err(e) => {
-                eprintln!("Unable to connect to {host}: {e}");
+                errln!("Unable to connect to {host}: {e}");
                 false
             }
         }
@@ -128,7 +128,7 @@ impl Shell {
             }
             Err(e) => {
                 self.exit_code = e.exit_code;
-                eprintln!("{}", e.message);
+                errln!("{}", e.message);
                 Flow::Continue
             }
         }
@@ -220,7 +220,7 @@ impl Shell {
     pub fn interactive(&mut self) {
         if std::io::stdin().is_terminal() {
             if let Err(e) = self.edit_loop() {
-                eprintln!("line editor: {e}");
+                errln!("line editor: {e}");
             }
         } else {
             let stdin = std::io::stdin();
