@@ -15,7 +15,7 @@ use rustyline::highlight::Highlighter;
 use rustyline::hint::Hinter;
 use rustyline::history::DefaultHistory;
 use rustyline::validate::Validator;
-use rustyline::{Context, Editor, ExternalPrinter, Helper};
+use rustyline::{CompletionType, Config, Context, Editor, ExternalPrinter, Helper};
 use tokio::runtime::Handle;
 
 use super::args::{tokenize, CliError};
@@ -239,7 +239,12 @@ impl Shell {
             rt: self.rt.clone(),
             conn: self.conn.clone(),
         };
-        let mut rl: Editor<ZkHelper, DefaultHistory> = Editor::new()?;
+        // Bash-like, as JLine: complete the common prefix, list the candidates on a second Tab.
+        let config = Config::builder()
+            .completion_type(CompletionType::List)
+            .auto_add_history(false)
+            .build();
+        let mut rl: Editor<ZkHelper, DefaultHistory> = Editor::with_config(config)?;
         rl.set_helper(Some(helper));
         let history_file = std::env::var_os("HOME")
             .map(|h| std::path::PathBuf::from(h).join(".corral_cli_history"));
