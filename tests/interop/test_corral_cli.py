@@ -97,6 +97,14 @@ get P/
 deleteall P/cont
 deleteall P/missing
 ls P
+config
+config -s
+reconfig -remove 3
+reconfig
+printwatches
+addWatch P/x y
+redo 0
+redo 9999
 nosuchcommand x
 """
 
@@ -191,7 +199,7 @@ def test_scripted_session_matches_zkcli(server):
     # Left out: watches, and what depends on the ephemerals, gone with each one-shot session.
     skip = ("get -w", "ls -w", "stat -w", "addWatch", "removewatches", "stat P/eph",
             "create P/eph/kid", "getEphemerals", "ls P", "ls -s P", "ls -R P",
-            "getAllChildrenNumber")
+            "getAllChildrenNumber", "redo 0")
     for i, (cmd, line) in enumerate(zip(SCRIPT.splitlines(), os_lines)):
         if cmd.startswith(skip):
             continue
@@ -211,7 +219,8 @@ def split_words(line):
 
 ERRORS = ("Node does not exist", "Node already exists", "Node not empty", "version No is not",
           "Acl is not valid", "Insufficient permission", "Ephemerals cannot",
-          "Path must", "Invalid path", "org.apache.commons.cli", "get [-s]", "ls [-s]")
+          "Path must", "Invalid path", "org.apache.commons.cli", "get [-s]", "ls [-s]",
+          "KeeperErrorCode", "reconfig [-s]", "addWatch [-m", "Command index out of range")
 
 
 def is_error(line):
