@@ -11,8 +11,8 @@ use corral_jute::{
     Acl, AddWatchRequest, CheckWatchesRequest, ClientInfo, Create2Response, CreateRequest,
     CreateTtlRequest, Decode, DeleteRequest, Encode, ErrorCode, GetAclResponse,
     GetAllChildrenNumberResponse, GetChildren2Response, GetChildrenResponse, GetDataResponse,
-    MultiOp, OpCode, PathRequest, PathWatchRequest, Reader, SetAclRequest, SetDataRequest, Stat,
-    StatResponse, WhoAmIResponse,
+    MultiOp, OpCode, PathRequest, PathWatchRequest, Reader, ReconfigRequest, SetAclRequest,
+    SetDataRequest, Stat, StatResponse, WhoAmIResponse,
 };
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
@@ -177,12 +177,24 @@ impl Client {
         acl: &[Acl],
         mode: CreateMode,
     ) -> Result<(String, Stat)> {
-        let (op, body) =
-            match mode.to_multi_op(self.chroot.apply(path), data.to_vec(), acl.to_vec()) {
-                MultiOp::Create { op, req } => (op, CreateRequest::to_bytes(&req)),
-                MultiOp::CreateTtl(req) => (OpCode::CreateTtl, CreateTtlRequest::to_bytes(&req)),
-                _ => unreachable!("a create mode makes a create op"),
-            };
+        self.create_nullable(path, Some(data), acl, mode).await
+    }
+
+    /// `create` whose data may be null (`None`), as Java clients send when given no data;
+    /// a later read then returns no data rather than an empty buffer.
+    pub async fn create_nullable(
+        &self,
+        path: &str,
+        data: Option<&[u8]>,
+        acl: &[Acl],
+        mode: CreateMode,
+    ) -> Result<(String, Stat)> {
+        let data = data.map(<[u8]>::to_vec);
+        let (op, body) = match mode.to_multi_op(self.chroot.apply(path), data, acl.to_vec()) {
+            MultiOp::Create { op, req } => (op, CreateRequest::to_bytes(&req)),
+            MultiOp::CreateTtl(req) => (OpCode::CreateTtl, CreateTtlRequest::to_bytes(&req)),
+            _ => unreachable!("a create mode makes a create op"),
+        };
         let bytes = self.call(op, body, None).await?;
         let rsp = Create2Response::from_bytes(&bytes)?;
         Ok((self.chroot.strip(&rsp.path), rsp.stat))
@@ -247,6 +259,45 @@ impl Client {
             )
             .await?;
         Ok((r.data.unwrap_or_default(), r.stat, fut))
+    }
+
+    /// `get_data` that tells null data (`None`) from empty data, with a one-shot data watch
+    /// when `watch` is set.
+    pub async fn get_data_nullable(
+        &self,
+        path: &str,
+        watch: bool,
+    ) -> Result<(Option<Vec<u8>>, Stat, Option<WatchFuture>)> {
+        let (fut, change) = if watch {
+            let (fut, reg) = self.registration(WatchKind::Data, path);
+            (Some(fut), Some(WatchChange::Add(reg)))
+        } else {
+            (None, None)
+        };
+        let r: GetDataResponse = self
+            .call_decode(OpCode::GetData, self.path_watch(path, watch), change)
+            .await?;
+        Ok((r.data, r.stat, fut))
+    }
+
+    /// Asks the server to change the ensemble's membership (`reconfig`); returns the new
+    /// configuration data and its Stat. Empty strings leave that part unchanged;
+    /// `from_config` -1 means any current configuration.
+    pub async fn reconfig(
+        &self,
+        joining: &str,
+        leaving: &str,
+        new_members: &str,
+        from_config: i64,
+    ) -> Result<(Vec<u8>, Stat)> {
+        let req = ReconfigRequest {
+            joining_servers: joining.to_string(),
+            leaving_servers: leaving.to_string(),
+            new_members: new_members.to_string(),
+            cur_config_id: from_config,
+        };
+        let r: GetDataResponse = self.call_decode(OpCode::Reconfig, req, None).await?;
+        Ok((r.data.unwrap_or_default(), r.stat))
     }
 
     pub async fn set_data(&self, path: &str, data: &[u8], version: Option<i32>) -> Result<Stat> {

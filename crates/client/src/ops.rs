@@ -51,13 +51,13 @@ impl CreateMode {
 
     /// The request a create with this mode is: containers and TTL nodes have their own op
     /// codes (the container flag alone is not enough, as in ZooKeeper); the rest use
-    /// `create2` so that the reply carries the Stat.
-    pub(crate) fn to_multi_op(self, path: String, data: Vec<u8>, acl: Vec<Acl>) -> MultiOp {
+    /// `create2` so that the reply carries the Stat. `None` data is sent as a null buffer.
+    pub(crate) fn to_multi_op(self, path: String, data: Option<Vec<u8>>, acl: Vec<Acl>) -> MultiOp {
         let flags = self.flags();
         match self.ttl_ms() {
             Some(ttl) => MultiOp::CreateTtl(CreateTtlRequest {
                 path,
-                data: Some(data),
+                data,
                 acl,
                 flags,
                 ttl,
@@ -70,7 +70,7 @@ impl CreateMode {
                 },
                 req: CreateRequest {
                     path,
-                    data: Some(data),
+                    data,
                     acl,
                     flags,
                 },
@@ -142,7 +142,7 @@ impl Op {
                 data,
                 acl,
                 mode,
-            } => mode.to_multi_op(chroot.apply(&path), data, acl),
+            } => mode.to_multi_op(chroot.apply(&path), Some(data), acl),
             Op::Delete { path, version } => MultiOp::Delete(DeleteRequest {
                 path: chroot.apply(&path),
                 version: version.unwrap_or(-1),

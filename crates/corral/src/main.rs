@@ -1,6 +1,7 @@
-//! The one binary: `corral server [--config zoo.cfg]`, `corral admin ...`.
+//! The one binary: `corral server [--config zoo.cfg]`, `corral admin ...`, `corral cli ...`.
 
 mod admin;
+mod cli;
 mod dump_log;
 mod import_zk;
 
@@ -15,6 +16,7 @@ usage: corral server [--config ZOO_CFG]
        corral admin dump-log DIR
        corral admin import-zookeeper ZK_DATADIR [--log-dir DIR] [--to CORRAL_DATADIR]
        corral bench [FLAGS]   (load any ZooKeeper server; --help)
+       corral cli [-server HOST:PORT] [CMD ARGS...]   (zkCli.sh's shell; --help)
 
   server            serve ZooKeeper clients (default: port 2181, data in ./corral-data)
   --config FILE     read settings from a ZooKeeper zoo.cfg
@@ -38,6 +40,7 @@ fn main() -> ExitCode {
         Some("server") => server(&args[1..]),
         Some("admin") => admin::run(&args[1..]),
         Some("bench") => corral_bench::cli(&args[1..]),
+        Some("cli") => cli::run(&args[1..]),
         Some("--version" | "version") => {
             println!("corral {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
