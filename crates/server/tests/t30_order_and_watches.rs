@@ -145,3 +145,32 @@ async fn a_client_that_stops_reading_is_closed_and_others_are_served() {
     .await;
     assert_eq!(ok.reply().await.0.err, 0);
 }
+
+#[tokio::test]
+async fn a_request_after_close_session_is_not_answered_ahead_of_earlier_ones() {
+    let addr = start(|_| {}).await;
+    let mut c = Client::connect(addr).await;
+    // Pipelined: a write, the close, then a read that arrives while both are uncommitted.
+    let req = CreateRequest {
+        path: "/before-close".into(),
+        data: Some(b"v".to_vec()),
+        acl: Acl::open(),
+        flags: 0,
+    };
+    c.send(1, OpCode::Create.as_i32(), &req).await;
+    c.send(2, OpCode::CloseSession.as_i32(), &()).await;
+    let get = PathWatchRequest {
+        path: "/before-close".into(),
+        watch: false,
+    };
+    c.send(3, OpCode::GetData.as_i32(), &get).await;
+    let mut xids = Vec::new();
+    while let Some(frame) = c.read_frame().await {
+        xids.push(common::split_reply(frame).0.xid);
+        assert!(xids.len() <= 3, "more replies than requests: {xids:?}");
+    }
+    assert!(
+        xids.starts_with(&[1, 2]) && xids.windows(2).all(|w| w[0] < w[1]),
+        "replies in request order: {xids:?}"
+    );
+}

@@ -43,10 +43,16 @@ impl Core {
             return;
         };
         if session.closing {
-            self.send(
-                conn_id,
-                reply::error(xid, zxid, ErrorCode::SessionExpired),
-                true,
+            // In FIFO order: the close (and writes before it) may still be uncommitted, and
+            // their replies must leave first.
+            let err = ErrorCode::SessionExpired;
+            self.enqueue_read(
+                session_id,
+                Queued::Failed {
+                    conn: conn_id,
+                    xid,
+                    err,
+                },
             );
             return;
         }
