@@ -66,14 +66,7 @@ timeout 3600 cargo build --release -j2 --locked -p corral
 
 if [ "${SKIP_PART1:-0}" != 1 ]; then
 say "part 1: create and set, corral and ZooKeeper alternately, $ROUNDS rounds"
-corral_port="$(free_port)"
-zk_port="$(free_port)"
-start_server corral "$work/corral" "$corral_port"
-corral_pid="$server_pid"
-start_server zookeeper "$work/zk" "$zk_port"
-zk_pid="$server_pid"
-wait_read "$corral_port" "$START_LIMIT"
-wait_read "$zk_port" "$START_LIMIT"
+start_both "$work"
 for workload in create set; do
   for shape in "1 1" "16 16" "64 8"; do
     read -r clients depth <<<"$shape"
@@ -88,8 +81,7 @@ for workload in create set; do
     done
   done
 done
-kill "$corral_pid" "$zk_pid"
-wait "$corral_pid" "$zk_pid" 2>/dev/null || true
+stop_both
 
 say "medians of $ROUNDS rounds"
 python3 - "$results" <<'EOF'

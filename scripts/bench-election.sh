@@ -42,14 +42,7 @@ echo "open files: $(ulimit -n); corral $(git rev-parse --short HEAD); data and l
 say "cargo build --release -j2"
 timeout 3600 cargo build --release -j2 --locked -p corral
 
-corral_port="$(free_port)"
-zk_port="$(free_port)"
-start_server corral "$work/corral" "$corral_port"
-corral_pid="$server_pid"
-start_server zookeeper "$work/zk" "$zk_port"
-zk_pid="$server_pid"
-wait_read "$corral_port" "$START_LIMIT"
-wait_read "$zk_port" "$START_LIMIT"
+start_both "$work"
 
 say "election handoffs, corral and ZooKeeper alternately, $ROUNDS rounds of $HANDOFFS handoffs"
 for k in $CONTENDERS; do
@@ -74,8 +67,7 @@ for k in $CONTENDERS; do
   done
 done
 echo "RSS at the end: corral $(awk '/^VmHWM/ {print $2}' "/proc/$corral_pid/status") KiB peak, ZooKeeper $(awk '/^VmHWM/ {print $2}' "/proc/$zk_pid/status") KiB peak"
-kill "$corral_pid" "$zk_pid"
-wait "$corral_pid" "$zk_pid" 2>/dev/null || true
+stop_both
 
 say "medians of $ROUNDS rounds (handoff: leader's session closed -> successor leads)"
 python3 - "$results" <<'EOF'
@@ -88,7 +80,7 @@ for line in open(sys.argv[1]):
 def med(rs, k):
     return statistics.median(r[k] for r in rs)
 print("| contenders | shape (groups) | corral p50 / p99 / max ms | ZooKeeper p50 / p99 / max ms "
-      "| p50 corral/ZK | p99 corral/ZK | set-up s corral / ZK | handoffs | errors |")
+      "| p50 corral/ZK | p99 corral/ZK | set-up s corral / ZK | handoffs (both) | errors |")
 print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
 for (k, g), by in sorted(runs.items()):
     a, b = by.get("corral", []), by.get("zookeeper", [])

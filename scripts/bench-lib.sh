@@ -67,3 +67,21 @@ start_server() {
   server_pid=$!
 }
 
+
+# start_both DIR: corral in DIR/corral and ZooKeeper in DIR/zk on free ports, both serving
+# reads; sets corral_port, zk_port, corral_pid and zk_pid.
+start_both() {
+  corral_port="$(free_port)"
+  zk_port="$(free_port)"
+  start_server corral "$1/corral" "$corral_port"
+  corral_pid="$server_pid"
+  start_server zookeeper "$1/zk" "$zk_port"
+  zk_pid="$server_pid"
+  wait_read "$corral_port" "$START_LIMIT"
+  wait_read "$zk_port" "$START_LIMIT"
+}
+
+stop_both() {
+  kill "$corral_pid" "$zk_pid"
+  wait "$corral_pid" "$zk_pid" 2>/dev/null || true
+}
