@@ -8,9 +8,11 @@ pub const USAGE: &str = "\
 usage: corral bench [--servers HOST:PORT[,HOST:PORT...]] [--workload KIND] [--clients N]
                     [--depth D] [--duration S | --ops N] [--warmup S] [--value-size B]
                     [--keys K] [--batch B] [--threads T]
+       corral bench --workload election [--contenders K] [--groups G] [--handoffs N]
 
   --servers     connect string of the server under test (default 127.0.0.1:2181)
-  --workload    create | set | get | exists | mixed (90% get, 10% set); default set
+  --workload    create | set | get | exists | mixed (90% get, 10% set) | election;
+                default set
   --clients     sessions, each on its own connection (default 1)
   --depth       requests in flight per session (default 1)
   --duration    seconds measured (default 10); with --ops, the most the run may take
@@ -22,6 +24,14 @@ usage: corral bench [--servers HOST:PORT[,HOST:PORT...]] [--workload KIND] [--cl
   --batch       create: each request is a multi of B creates (default 1: plain create)
   --threads     threads of the bench's own runtime (default 1: the server keeps the rest)
 
+election: K sessions contend (corral-recipes LeaderLatch on one path, or with --groups G a
+GroupedElection over G groups); N times the leader's session is closed and the time until
+a successor's handle leads is measured; the closed contender rejoins with a new session.
+  --contenders  sessions contending (default 10, at least 2)
+  --groups      partitioned election over G groups (default: flat, one LeaderLatch path)
+  --handoffs    leader sessions closed and measured (default 20)
+  --duration    with election: the most the whole run may take (default 900)
+
 Prints a table and one JSON line per run. Exits 1 if the run failed or any request erred.
 ";
 
@@ -29,6 +39,8 @@ Prints a table and one JSON line per run. Exits 1 if the run failed or any reque
 pub const MAX_SECONDS: u64 = 3600;
 /// Time limit of an `--ops` run without `--duration`.
 const OPS_RUN_LIMIT_SECONDS: u64 = 300;
+/// Time limit of an election run without `--duration`.
+const ELECTION_LIMIT_SECONDS: u64 = 900;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -45,6 +57,12 @@ pub struct Config {
     /// Creates per request of the `create` workload (a `multi` when more than one).
     pub batch: usize,
     pub threads: usize,
+    /// Election: contending sessions.
+    pub contenders: usize,
+    /// Election: groups of a partitioned election; 0 for a flat one.
+    pub groups: u32,
+    /// Election: leaders closed and measured.
+    pub handoffs: usize,
 }
 
 impl Default for Config {
@@ -61,6 +79,9 @@ impl Default for Config {
             keys: 1000,
             batch: 1,
             threads: 1,
+            contenders: 10,
+            groups: 0,
+            handoffs: 20,
         }
     }
 }
@@ -93,11 +114,20 @@ pub fn parse(args: &[String]) -> Result<Option<Config>, String> {
             "--keys" => c.keys = number(flag, value, 1, 10_000_000)? as usize,
             "--batch" => c.batch = number(flag, value, 1, 1000)? as usize,
             "--threads" => c.threads = number(flag, value, 1, 64)? as usize,
+            "--contenders" => c.contenders = number(flag, value, 2, 100_000)? as usize,
+            "--groups" => c.groups = number(flag, value, 1, 100_000)? as u32,
+            "--handoffs" => c.handoffs = number(flag, value, 1, 100_000)? as usize,
             other => return Err(format!("unknown flag {other}")),
         }
     }
     if c.ops.is_some() && !duration_given {
         c.duration = Duration::from_secs(OPS_RUN_LIMIT_SECONDS);
+    }
+    if c.workload == Workload::Election && !duration_given {
+        c.duration = Duration::from_secs(ELECTION_LIMIT_SECONDS);
+    }
+    if c.groups > 0 && c.workload != Workload::Election {
+        return Err("--groups is for the election workload".to_string());
     }
     if c.batch > 1 && c.workload != Workload::Create {
         return Err("--batch is for the create workload".to_string());
@@ -152,6 +182,9 @@ mod tests {
                 keys: 50,
                 batch: 1,
                 threads: 2,
+                contenders: 10,
+                groups: 0,
+                handoffs: 20,
             }
         );
         let c = parse(&args("--workload create --batch 100"))
@@ -167,6 +200,23 @@ mod tests {
         assert_eq!(c.duration, Duration::from_secs(OPS_RUN_LIMIT_SECONDS));
         let c = parse(&args("--duration 7 --ops 10")).unwrap().unwrap();
         assert_eq!(c.duration, Duration::from_secs(7));
+    }
+
+    #[test]
+    fn election() {
+        let c = parse(&args(
+            "--workload election --contenders 10000 --groups 100 --handoffs 5",
+        ))
+        .unwrap()
+        .unwrap();
+        assert_eq!(c.workload, Workload::Election);
+        assert_eq!((c.contenders, c.groups, c.handoffs), (10_000, 100, 5));
+        assert_eq!(c.duration, Duration::from_secs(ELECTION_LIMIT_SECONDS));
+        let c = parse(&args("--workload election --duration 60"))
+            .unwrap()
+            .unwrap();
+        assert_eq!((c.contenders, c.groups), (10, 0));
+        assert_eq!(c.duration, Duration::from_secs(60));
     }
 
     #[test]
@@ -188,6 +238,10 @@ mod tests {
             "--servers",
             "--batch 5",
             "--workload create --batch 1001",
+            "--workload election --contenders 1",
+            "--workload election --groups 0",
+            "--workload election --handoffs 0",
+            "--groups 4",
         ] {
             assert!(parse(&args(bad)).is_err(), "{bad} accepted");
         }

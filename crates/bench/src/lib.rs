@@ -6,11 +6,13 @@
 //! - `run`: sessions, set-up, workers (each session keeps `depth` requests in flight), and the
 //!   time limit every run has.
 //! - [`stats`]: latency histograms and error counts, the table row and the JSON line.
+//! - [`election`]: the `election` workload, leader handoff latency with `corral-recipes`.
 //!
 //! The bench runs on its own runtime, one thread by default, so that on a small machine it
 //! takes as little as it can from the server it measures.
 
 pub mod args;
+pub mod election;
 mod run;
 pub mod stats;
 pub mod workload;
@@ -20,6 +22,7 @@ use std::process::ExitCode;
 pub use args::Config;
 pub use run::run;
 pub use stats::{Label, Summary};
+use workload::Workload;
 
 /// `corral bench ARGS`: parses, runs, prints the table and the JSON line.
 pub fn cli(args: &[String]) -> ExitCode {
@@ -51,6 +54,9 @@ pub fn cli(args: &[String]) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    if config.workload == Workload::Election {
+        return election_cli(&runtime, &config);
+    }
     let label = Label {
         workload: config.workload.name().to_string(),
         servers: config.servers.clone(),
@@ -82,6 +88,42 @@ pub fn cli(args: &[String]) -> ExitCode {
     }
     println!("{}", stats::json_line(&label, &summary));
     if summary.errors > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn election_cli(runtime: &tokio::runtime::Runtime, config: &Config) -> ExitCode {
+    let summary = match runtime.block_on(election::run(config)) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("corral bench: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    println!(
+        "election ({}) on {}: {} contenders, {} groups, {} handoffs measured, set up in {:.1} s",
+        election::shape(config.groups),
+        config.servers,
+        config.contenders,
+        config.groups,
+        summary.handoffs.ops,
+        summary.setup_seconds
+    );
+    println!("{}", election::TABLE_HEADER);
+    println!(
+        "{}",
+        election::table_row(config.contenders, config.groups, &summary)
+    );
+    for (kind, n) in &summary.handoffs.errors_by_kind {
+        println!("  errors: {n} {kind}");
+    }
+    println!(
+        "{}",
+        election::json_line(&config.servers, config.contenders, config.groups, &summary)
+    );
+    if summary.handoffs.errors > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

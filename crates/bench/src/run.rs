@@ -105,7 +105,7 @@ async fn connect_all(config: &Config) -> Result<Vec<Client>, String> {
 }
 
 /// A root no other run uses: `/corral-bench-<pid>-<milliseconds since 1970>`.
-fn run_root() -> String {
+pub(crate) fn run_root() -> String {
     let ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis())
@@ -250,7 +250,7 @@ impl Worker {
 }
 
 /// The error's variant name (`ConnectionLoss`, `NoNode`, ...).
-fn error_name(e: &Error) -> String {
+pub(crate) fn error_name(e: &Error) -> String {
     let debug = format!("{e:?}");
     let end = debug
         .find(|c: char| !c.is_ascii_alphanumeric())

@@ -148,7 +148,7 @@ pub fn json_line(l: &Label, s: &Summary) -> String {
     )
 }
 
-fn json_string(s: &str) -> String {
+pub(crate) fn json_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {

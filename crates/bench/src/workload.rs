@@ -15,6 +15,8 @@ pub enum Workload {
     Exists,
     /// 90% `getData`, 10% `setData` on the run's keys.
     Mixed,
+    /// Leader election handoffs (see `election`): not a stream of requests.
+    Election,
 }
 
 /// One request a worker sends.
@@ -34,6 +36,7 @@ impl Workload {
             Workload::Get => "get",
             Workload::Exists => "exists",
             Workload::Mixed => "mixed",
+            Workload::Election => "election",
         }
     }
 
@@ -42,7 +45,7 @@ impl Workload {
         match self {
             Workload::Create => Request::Create,
             Workload::Set => Request::Set,
-            Workload::Get => Request::Get,
+            Workload::Get | Workload::Election => Request::Get,
             Workload::Exists => Request::Exists,
             Workload::Mixed if n % 10 == 9 => Request::Set,
             Workload::Mixed => Request::Get,
@@ -65,10 +68,13 @@ impl FromStr for Workload {
             Workload::Get,
             Workload::Exists,
             Workload::Mixed,
+            Workload::Election,
         ]
         .into_iter()
         .find(|w| w.name() == s)
-        .ok_or_else(|| format!("unknown workload {s:?} (create, set, get, exists or mixed)"))
+        .ok_or_else(|| {
+            format!("unknown workload {s:?} (create, set, get, exists, mixed or election)")
+        })
     }
 }
 
@@ -101,7 +107,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for w in ["create", "set", "get", "exists", "mixed"] {
+        for w in ["create", "set", "get", "exists", "mixed", "election"] {
             assert_eq!(w.parse::<Workload>().unwrap().name(), w);
         }
         assert!("Get".parse::<Workload>().is_err());
