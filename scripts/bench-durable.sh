@@ -13,7 +13,8 @@
 #
 # Environment: ROUNDS (3), DURATION (10 s), WARMUP (2 s), POPULATE (1000000), SNAP_COUNT (2000:
 # with 100 creates per txn, a snapshot every ~200,000 znodes on both servers), SKIP_ZK_RESTART=1
-# to skip part 2 for ZooKeeper, SKIP_PART1=1 to run part 2 only, BENCH_DIR (a fresh directory under /var/tmp) for data and logs.
+# to skip part 2 for ZooKeeper, SKIP_PART1=1 to run part 2 only, BENCH_DIR (a fresh directory
+# under /var/tmp) for data and logs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$(pwd)"
