@@ -11,6 +11,7 @@ from kazoo.client import KazooClient
 
 sys.path.insert(0, os.path.dirname(__file__))
 
+import ensemble  # noqa: E402
 import servers  # noqa: E402
 
 CONNECT_TIMEOUT_S = 15.0
@@ -48,6 +49,27 @@ def start_server(request):
     for s in started:
         _attach_log_if_failed(request, s)
         s.stop()
+
+
+@pytest.fixture
+def start_ensemble(request):
+    """Starts ensembles (`start_ensemble(kind=None, voters=3, observers=0, extra_cfg=None)`),
+    all stopped at teardown; a failed test gets every member's log tail."""
+    started = []
+
+    def start(kind=None, voters=3, observers=0, extra_cfg=None):
+        e = ensemble.start_ensemble(kind, voters, observers, extra_cfg)
+        started.append(e)
+        return e
+
+    yield start
+    rep = getattr(request.node, "rep_call", None)
+    for e in started:
+        if rep is not None and rep.failed:
+            for m in e.members:
+                request.node.add_report_section(
+                    "call", f"{e.kind} member {m.id} log (tail)", m.log()[-4000:])
+        e.stop()
 
 
 @pytest.fixture
