@@ -1,5 +1,5 @@
 """Requests kazoo 2.11 cannot send (it has no createContainer, createTTL, addWatch,
-removeWatches or checkWatches), built from kazoo's own serializers and sent through
+removeWatches, checkWatches or setWatches), built from kazoo's own serializers and sent through
 `KazooClient._call`, and a tap that sees every watch event the session receives (kazoo drops
 events for which it holds no one-shot watcher, e.g. those of persistent watches)."""
 
@@ -72,6 +72,26 @@ class CheckWatches(RemoveWatches):
     type = 17
 
 
+class SetWatches(namedtuple("SetWatches", "relative_zxid data exist child")):
+    """setWatches (101): SetWatches{relativeZxid, dataWatches, existWatches, childWatches};
+    the reply has no body. The Java and C clients send it on every reconnect to re-arm their
+    watches on the server they reach; kazoo 2.11 drops its watches on a disconnect instead
+    (its watchers get a NONE event), so a test that moves a session sends it by hand."""
+    type = 101
+
+    def serialize(self):
+        b = bytearray(long_struct.pack(self.relative_zxid))
+        for paths in (self.data, self.exist, self.child):
+            b.extend(int_struct.pack(len(paths)))
+            for p in paths:
+                b.extend(write_string(p))
+        return b
+
+    @classmethod
+    def deserialize(cls, bytes, offset):
+        return True
+
+
 def call(client, request, timeout_s=10.0):
     """Sends `request` on `client`'s session and returns its decoded reply (raises the
     kazoo exception of an error reply)."""
@@ -99,6 +119,10 @@ def add_watch(client, path, mode):
 
 def remove_watches(client, path, watcher_type):
     return call(client, RemoveWatches(path, watcher_type))
+
+
+def set_watches(client, relative_zxid, data=(), exist=(), child=()):
+    return call(client, SetWatches(relative_zxid, list(data), list(exist), list(child)))
 
 
 class EventTap:
