@@ -4,6 +4,7 @@ sessions that move from a dead member to a live one. Each test starts its own en
 (corral, or Apache ZooKeeper 3.8 with CORRAL_TEST_TARGET=zookeeper) on free ports; every wait
 is bounded and every loop counted."""
 
+import os
 import threading
 import time
 
@@ -250,6 +251,13 @@ def create_many(c, root, n):
             p.get(timeout=CONNECT_TIMEOUT_S)
 
 
+def snapshot_files(member):
+    """The snapshot files under a member's dataDir: ZooKeeper (version-2/) and corral
+    (snapshots/) both name them snapshot.<zxid>."""
+    return [f for _, _, files in os.walk(member.data_dir) for f in files
+            if f.startswith("snapshot.")]
+
+
 def test_killed_follower_catches_up_after_snapshots_and_purges(start_ensemble, client):
     # A snapshot every ~100 transactions and only the newest 3 kept: corral's leader no longer
     # has the log from where the follower stopped, so it must send a snapshot. (ZooKeeper
@@ -264,6 +272,9 @@ def test_killed_follower_catches_up_after_snapshots_and_purges(start_ensemble, c
     began = time.monotonic()
     create_many(c, "/snap", SNAP_WRITES)
     wrote_s = time.monotonic() - began
+    # The leader did snapshot while the follower was away (else this tests a plain log
+    # replay). ZooKeeper also writes an empty snapshot.0 at its first start.
+    assert len(snapshot_files(leader)) >= 2, snapshot_files(leader)
     behind.restart()
     ens.wait_converged(CONVERGE_S)
     have = children_on(client, behind, "/snap")
