@@ -23,16 +23,27 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
     setattr(item, "rep_" + rep.when, rep)
+    # The call's report is made before the fixtures are torn down: read the logs now, while
+    # the servers' directories exist, and add them to the report that shows the failure.
+    if rep.when == "call" and rep.failed:
+        for title, read in getattr(item, "_logs_on_failure", []):
+            try:
+                rep.sections.append((title, read()))
+            except OSError:
+                pass
 
 
-def _attach_log_if_failed(request, server):
-    rep = getattr(request.node, "rep_call", None)
-    if rep is not None and rep.failed:
-        try:
-            tail = server.log()[-6000:]
-        except OSError:
-            return
-        request.node.add_report_section("call", f"{server.kind} log (tail)", tail)
+def _attach_log_on_failure(request, title, read):
+    """Registers `read()` (a log tail) to be shown with the test's failure, if it fails."""
+    if not hasattr(request.node, "_logs_on_failure"):
+        request.node._logs_on_failure = []
+    request.node._logs_on_failure.append((title, read))
+
+
+@pytest.fixture
+def attach_on_failure(request):
+    """`attach_on_failure(title, read)`: the test's failure report shows `read()`."""
+    return lambda title, read: _attach_log_on_failure(request, title, read)
 
 
 @pytest.fixture
@@ -43,11 +54,11 @@ def start_server(request):
     def start(kind=None, extra_cfg=None):
         s = servers.start(kind or servers.target_kind(), extra_cfg)
         started.append(s)
+        _attach_log_on_failure(request, f"{s.kind} log (tail)", lambda: s.log()[-6000:])
         return s
 
     yield start
     for s in started:
-        _attach_log_if_failed(request, s)
         s.stop()
 
 
@@ -60,15 +71,13 @@ def start_ensemble(request):
     def start(kind=None, voters=3, observers=0, extra_cfg=None):
         e = ensemble.start_ensemble(kind, voters, observers, extra_cfg)
         started.append(e)
+        for m in e.members:
+            _attach_log_on_failure(request, f"{e.kind} member {m.id} log (tail)",
+                                   lambda m=m: m.log()[-4000:])
         return e
 
     yield start
-    rep = getattr(request.node, "rep_call", None)
     for e in started:
-        if rep is not None and rep.failed:
-            for m in e.members:
-                request.node.add_report_section(
-                    "call", f"{e.kind} member {m.id} log (tail)", m.log()[-4000:])
         e.stop()
 
 

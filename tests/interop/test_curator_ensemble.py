@@ -59,9 +59,13 @@ class Participant:
             ["java", *curator.JVM_FLAGS, "-cp",
              f"{compiled}:{curator.classpath(curator.RUNTIME_JARS)}",
              "LatchMember", hosts, pid, str(SESSION_TIMEOUT_MS)])
-        m, _ = self.proc.expect(r"^SESSION (0x[0-9a-f]+)$", JVM_START_S)
-        self.session = m.group(1)
-        self.proc.expect(r"^STARTED$", JVM_START_S)
+        try:
+            m, _ = self.proc.expect(r"^SESSION (0x[0-9a-f]+)$", JVM_START_S)
+            self.session = m.group(1)
+            self.proc.expect(r"^STARTED$", JVM_START_S)
+        except Exception:
+            self.proc.close(timeout_s=5)  # no JVM outlives a failed start
+            raise
 
     def expect(self, pattern, timeout_s):
         return self.proc.expect(pattern, timeout_s)[0]
@@ -92,23 +96,21 @@ class Participant:
 
 
 @pytest.fixture
-def participant(compiled, request):
+def participant(compiled, attach_on_failure):
     """`participant(hosts, id)` starts a LatchMember JVM; all are ended at teardown and their
-    transcripts attached to a failure."""
+    transcripts shown with a failure."""
     started = []
 
     def start(hosts, pid):
         p = Participant(compiled, hosts, pid)
         started.append(p)
+        attach_on_failure(f"participant {pid} transcript",
+                          lambda: "\n".join(p.proc.transcript[-80:]))
         return p
 
     yield start
-    rep = getattr(request.node, "rep_call", None)
     for p in started:
         p.proc.close(timeout_s=15)
-        if rep is not None and rep.failed:
-            request.node.add_report_section("call", f"participant {p.pid} transcript",
-                                            "\n".join(p.proc.transcript[-80:]))
 
 
 def leader_and_follower(start_ensemble, participant):
@@ -131,8 +133,12 @@ def member_hosting(ens, session):
 def test_leader_latch_keeps_leadership_when_its_member_dies(start_ensemble, participant):
     ens, a, b = leader_and_follower(start_ensemble, participant)
     host = member_hosting(ens, a.session)
+    role = host.mode()
     host.kill()
+    killed_at = time.monotonic()
     m = a.expect(r"^STATE RECONNECTED (0x[0-9a-f]+)$", RECONNECT_S)
+    print(f"the leader participant's member {host.id} ({role}) killed; reconnected "
+          f"{time.monotonic() - killed_at:.1f}s later")
     assert m.group(1) == a.session, "the leader participant got a new session"
     assert member_hosting(ens, a.session) is not host
     assert a.status() == (True, "a", a.session)
