@@ -309,14 +309,15 @@ def start_ensemble(kind=None, voters=3, observers=0, extra_cfg=None):
     return Ensemble(kind or servers.target_kind(), voters, observers, extra_cfg).start()
 
 
-def session_refused(port, timeout_s=10.0):
-    """True when the member on `port` refuses a new session within `timeout_s`: it refuses
-    the TCP connection or closes it (as ZooKeeper does without a quorum). False when it hands
-    out a session, or leaves the handshake unanswered until the deadline."""
+def session_refused(port, timeout_s=10.0, session_id=0, passwd=b"\0" * 16):
+    """True when the member on `port` refuses a session within `timeout_s`: a new one, or
+    with `session_id` and `passwd` the resumption of an existing one. Refusing is closing the
+    connection (or not accepting it), as ZooKeeper does without a quorum. False when it
+    answers the handshake with a session, or leaves it unanswered until the deadline."""
     deadline = time.monotonic() + timeout_s
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=timeout_s) as s:
-            s.sendall(zkwire.connect_request(30000))
+            s.sendall(zkwire.connect_request(30000, session_id=session_id, passwd=passwd))
             body = zkwire.read_frame(s, max(0.1, deadline - time.monotonic()))
     except socket.timeout:
         return False

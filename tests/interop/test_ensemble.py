@@ -15,6 +15,7 @@ from kazoo.exceptions import (ConnectionClosedError, ConnectionLoss, NodeExistsE
 from kazoo.protocol.states import KazooState
 
 import kazoo_ext
+import zkwire
 from ensemble import NOT_SERVING, session_refused
 from zkwire import four_letter
 
@@ -316,6 +317,9 @@ def test_three_members_with_two_killed_stop_serving_until_one_returns(
     survivor = leader if survivor_role == "leader" else followers(ens, leader)[0]
     victims = [m for m in ens.members if m is not survivor]
     client(survivor.host).create("/before", b"1")
+    # A session that stays open while its client is away, to be resumed without a quorum.
+    away = zkwire.RawSession("127.0.0.1", survivor.port, timeout_ms=30000)
+    away.abandon()
     for m in victims:
         m.kill()
     # A leader left alone must step down too: it can commit nothing.
@@ -324,7 +328,9 @@ def test_three_members_with_two_killed_stop_serving_until_one_returns(
     out = four_letter(survivor.port, "srvr")
     assert out == NOT_SERVING + "\n", out
     assert session_refused(survivor.port, timeout_s=10.0), \
-        "a member without a quorum handed out a session"
+        "a member without a quorum handed out a new session"
+    assert session_refused(survivor.port, 10.0, away.session_id, away.handshake["passwd"]), \
+        "a member without a quorum let a session resume"
     victims[0].restart(wait=False)
     ens.leader(FAILOVER_S)
     victims[0].wait_serving()
