@@ -73,7 +73,7 @@ def start_ensemble(request):
         started.append(e)
         for m in e.members:
             _attach_log_on_failure(request, f"{e.kind} member {m.id} log (tail)",
-                                   lambda m=m: m.log()[-4000:])
+                                   lambda m=m: m.log_tail(6000))
         return e
 
     yield start

@@ -7,6 +7,7 @@ A member's state comes from the `srvr` four-letter word: `Mode: leader|follower|
 `This ZooKeeper instance is not currently serving requests` while it has no quorum."""
 
 import os
+import random
 import re
 import shutil
 import signal
@@ -31,6 +32,7 @@ ZK_QUORUM_CLASSPATH = servers.ZK_CLASSPATH + ":" + ":".join(
     f"{servers.ZK_JARS}/{j}.jar" for j in ("metrics-core", "snappy-java"))
 NOT_SERVING = "This ZooKeeper instance is not currently serving requests"
 MODES = ("leader", "follower", "observer", "standalone")
+FOUR_LETTER_NOISE = re.compile(r"Processing (srvr|cons) command from")
 # zoo.cfg keys ZooKeeper reads only as Java system properties (corral reads them from zoo.cfg).
 ZK_SYSTEM_PROPERTIES = {"snapCount": "zookeeper.snapCount",
                         **{k: k for k in servers.ZK_SYSTEM_PROPERTY_KEYS}}
@@ -58,6 +60,41 @@ def parse_zxid(out):
     return int(m.group(1), 16) if m else None
 
 
+def _ephemeral_range():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = (int(x) for x in f.read().split())
+        return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+_taken = set()
+
+
+def member_port():
+    """A free port of 127.0.0.1 below the kernel's ephemeral range. A member's ports stay
+    reserved while it is dead between a kill and its restart: a port from the ephemeral range
+    could meanwhile become the source port of an outgoing connection (the harness opens one
+    per `srvr`, clients keep reconnecting), or a connection to the dead port could connect
+    to itself, and the restarted member could not bind it."""
+    low, _ = _ephemeral_range()
+    if low <= 11000:
+        return servers.free_port()
+    for _ in range(1000):
+        port = random.randrange(10000, low)
+        if port in _taken:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _taken.add(port)
+        return port
+    raise RuntimeError(f"no free port found in 10000-{low}")
+
+
 class Member:
     """One member of an ensemble: `id` (its myid), `port` (client), `peer_port`,
     `election_port`, `workdir`; it runs until kill() or stop()."""
@@ -67,9 +104,9 @@ class Member:
         self.kind = ensemble.kind
         self.id = sid
         self.observer = observer
-        self.port = servers.free_port()
-        self.peer_port = servers.free_port()
-        self.election_port = servers.free_port()
+        self.port = member_port()
+        self.peer_port = member_port()
+        self.election_port = member_port()
         self.workdir = os.path.join(ensemble.workdir, f"m{sid}")
         self.data_dir = os.path.join(self.workdir, "data")
         self.cfg_path = os.path.join(self.workdir, "zoo.cfg")
@@ -116,7 +153,11 @@ class Member:
                  for k, v in (self.ensemble.extra_cfg or {}).items() if k in ZK_SYSTEM_PROPERTIES]
         # As servers.start_zookeeper: a quick JVM start. No fsync: SIGKILL ends the process,
         # not the machine, so whatever was written is still in the page cache.
+        # ZooKeeper's election waits up to maxNotificationInterval (60 s by default, doubling
+        # from 200 ms) between rounds of notifications while it hears nothing; a member that
+        # waited out a lost quorum could then take up to a minute to notice a restarted peer.
         return ["java", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                "-Dzookeeper.fastleader.maxNotificationInterval=2000",
                 "-Dorg.slf4j.simpleLogger.defaultLogLevel=" + servers.ZK_LOG_LEVEL,
                 "-Dorg.slf4j.simpleLogger.showDateTime=true",
                 "-Dzookeeper.jmx.log4j.disable=true",
@@ -144,6 +185,12 @@ class Member:
         except OSError:
             return ""
 
+    def log_tail(self, chars=6000):
+        """The end of the log without the lines ZooKeeper writes for each four-letter word
+        (the harness polls `srvr`, which would fill any tail)."""
+        lines = [ln for ln in self.log().splitlines() if not FOUR_LETTER_NOISE.search(ln)]
+        return "\n".join(lines)[-chars:]
+
     def srvr(self):
         return srvr(self.port) if self.alive() else None
 
@@ -164,12 +211,12 @@ class Member:
         while time.monotonic() < deadline:
             if not self.alive():
                 raise RuntimeError(f"{self} exited with {self.proc.returncode}\n"
-                                   f"--- log tail ---\n{self.log()[-4000:]}")
+                                   f"--- log tail ---\n{self.log_tail(4000)}")
             if zkwire.probe_session("127.0.0.1", self.port):
                 return
             time.sleep(POLL_S)
         raise RuntimeError(f"{self} did not serve sessions within {timeout_s}s\n"
-                           f"--- log tail ---\n{self.log()[-4000:]}")
+                           f"--- log tail ---\n{self.log_tail(4000)}")
 
     def kill(self):
         """SIGKILL, as a crash: no shutdown code runs. Returns once the process is gone."""
@@ -291,7 +338,7 @@ class Ensemble:
         return self
 
     def log_tails(self, chars=4000):
-        return "\n".join(f"--- member {m.id} log tail ---\n{m.log()[-chars:]}"
+        return "\n".join(f"--- member {m.id} log tail ---\n{m.log_tail(chars)}"
                          for m in self.members)
 
     def stop(self):
