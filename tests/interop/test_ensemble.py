@@ -410,7 +410,8 @@ def test_observer_serves_and_forwards_but_needs_a_quorum(start_ensemble, client)
         assert synced_children_on(client, m, "/obs") == want, f"member {m.id}"
 
     # Two of three voters gone: the observer cannot get a write committed.
-    for m in [leader, followers(ens, leader)[0]]:
+    victims = [leader, followers(ens, leader)[0]]
+    for m in victims:
         m.kill()
     await_until(lambda: observer.mode() is None, STEP_DOWN_S,
                 "the observer stops serving without a quorum of voters")
@@ -418,4 +419,15 @@ def test_observer_serves_and_forwards_but_needs_a_quorum(start_ensemble, client)
         "an observer without a quorum handed out a session"
     with pytest.raises(UNANSWERED + (c.handler.timeout_exception,)):
         c.create_async("/obs/lost", b"").get(timeout=3.0)
+    # Stopped, so that kazoo cannot send the refused create once the quorum is back.
+    c.stop()
+
+    # One voter back: a quorum again, and the observer serves (and forwards) again.
+    victims[0].restart(wait=False)
+    ens.leader(FAILOVER_S)
+    observer.wait_serving()
+    assert observer.mode() == "observer"
+    again = client(observer.host)
+    again.create("/obs/again", b"")
+    assert set(again.get_children("/obs")) == want | {"again"}
     c.stop()
