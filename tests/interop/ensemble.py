@@ -1,7 +1,8 @@
 """Starts replicated ensembles for the interop tests: corral members, or Apache ZooKeeper 3.8
 quorum peers (Debian's package) as the reference. Both read the same zoo.cfg: every member gets
 its own directory with a zoo.cfg naming all members (`server.N=` lines), its own clientPort,
-and a dataDir holding `myid`. Members listen on free ports of 127.0.0.1.
+and a dataDir holding `myid`. Members listen on free ports of 127.0.0.1 below the kernel's
+ephemeral range (see member_port).
 
 A member's state comes from the `srvr` four-letter word: `Mode: leader|follower|observer`, or
 `This ZooKeeper instance is not currently serving requests` while it has no quorum."""
