@@ -15,6 +15,7 @@ packages=(
   libcurator-client-java
   libslf4j-java             # slf4j-api, slf4j-simple (server and Curator logs)
   mount                     # mount/umount: test_full_disk.py's tmpfs (needs root; skipped otherwise)
+  iproute2                  # ip: test_partition.py's namespaces and links (needs root; skipped otherwise)
 )
 
 missing=()

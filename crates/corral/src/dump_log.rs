@@ -16,7 +16,7 @@ use corral_datatree::{Txn, TxnOp};
 use corral_jute::{create_flags, Acl};
 use corral_raft::batch;
 use corral_raft::dump::{self, DamageKind, LogId, Payload, Record, Vote};
-use corral_server::pipeline::propose::{Entry, Origin};
+use corral_server::pipeline::propose::{Entry, Logged, Origin};
 use corral_server::recovery::LOG_SUBDIR;
 
 use crate::admin::{acl_string, hex, java_date_utc, preview};
@@ -170,7 +170,14 @@ fn print_payload(out: &mut impl Write, index: u64, payload: &Payload) -> io::Res
             for (i, item) in items.into_iter().enumerate() {
                 write!(out, "\n      zxid {:#x} ", batch::zxid_of(index, i))?;
                 match Entry::from_log_bytes(item) {
-                    Ok((proposer, entry)) => {
+                    Ok((proposer, Logged::Sync { session_id })) => {
+                        write!(
+                            out,
+                            "origin sync {} proposer {proposer:#x} sync",
+                            hex(session_id)
+                        )?;
+                    }
+                    Ok((proposer, Logged::Txn(entry))) => {
                         let origin = match entry.origin {
                             Origin::Client { session_id } => {
                                 format!("client {}", hex(session_id))

@@ -25,13 +25,25 @@ usage: corral server [--config ZOO_CFG]
                     import-zookeeper: convert an Apache ZooKeeper dataDir)
 ";
 
+/// openraft narrates every step at info, and repeats a replication error on every retry
+/// while a member is down (corral's peer network logs when a member becomes unreachable and
+/// reachable again instead). Unless `RUST_LOG` says something of openraft, keep it quiet.
+const OPENRAFT_QUIET: &str =
+    "openraft=warn,openraft::replication=off,openraft::engine::handler::replication_handler=off";
+
+fn log_filter(env: Option<String>) -> String {
+    match env.filter(|e| !e.trim().is_empty()) {
+        Some(e) if e.contains("openraft") => e,
+        Some(e) => format!("{e},{OPENRAFT_QUIET}"),
+        None => format!("info,{OPENRAFT_QUIET}"),
+    }
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                // openraft narrates every step at info; its warnings are what operators need.
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,openraft=warn")),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::new(log_filter(
+            std::env::var("RUST_LOG").ok(),
+        )))
         .with_target(false)
         .with_writer(std::io::stderr)
         .init();

@@ -15,11 +15,15 @@
 //! - [`schedule`]: when to snapshot (every `snapCount` txns, jittered as ZooKeeper).
 //! - [`snapshot_store`]: snapshot files (the data tree's format, openraft's metadata in the
 //!   header), their retention, and when the log may be purged.
-//! - [`network`]: the peerless network of a standalone member.
+//! - [`network`]: Raft RPCs over `corral_peer` between an ensemble's members (and the
+//!   peerless network of a standalone member).
+//! - [`status`]: role, leader, quorum freshness and membership, as the server needs them.
+//! - `watchdog`: what openraft 0.9 does not do: stand again after a long leaderless spell,
+//!   add configured observers as learners.
 //! - [`dump`]: the log's chunk files read record by record without opening the log, as plain
 //!   values (`corral admin dump-log`, and the damage check before the log opens).
 //!
-//! Not here yet (roadmap): the peer network, membership changes and the watchdog.
+//! Not here yet (roadmap): membership changes through reconfig.
 
 pub mod batch;
 pub mod dump;
@@ -29,12 +33,15 @@ pub mod node;
 pub mod schedule;
 pub mod snapshot_store;
 pub mod state_machine;
+pub mod status;
 pub mod types;
 mod wal_callback;
 mod wal_types;
+mod watchdog;
 
 pub use log_store::{LogStore, LogStoreConfig};
-pub use node::{NodeConfig, NodeError, RaftNode, Recovered, DEFAULT_SNAP_COUNT};
+pub use node::{EnsembleConfig, NodeConfig, NodeError, RaftNode, Recovered, DEFAULT_SNAP_COUNT};
 pub use snapshot_store::{RaftMeta, SnapshotStore};
 pub use state_machine::{SmEvent, StateMachine};
+pub use status::{RaftRole, Status, StatusWatch};
 pub use types::{ApplyResponse, CorralNode, LogPayload, TypeConfig};

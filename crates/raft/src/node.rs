@@ -20,7 +20,7 @@ use openraft::{Raft, ServerState, SnapshotPolicy};
 use tokio::sync::mpsc;
 
 use crate::log_store::{LogStore, LogStoreConfig};
-use crate::network::NoPeers;
+use crate::network::{NoPeers, PeerNetwork};
 use crate::schedule::SnapshotSchedule;
 use crate::snapshot_store::{RaftMeta, SnapshotStore};
 use crate::state_machine::{SmEvent, StateMachine};
@@ -34,6 +34,8 @@ pub struct NodeConfig {
     /// This member's id (zoo.cfg's myid; 1 for a standalone server).
     pub id: NodeId,
     pub node: CorralNode,
+    /// The members of an ensemble; `None` for a standalone server.
+    pub ensemble: Option<EnsembleConfig>,
     pub log: LogStoreConfig,
     pub snapshot_dir: PathBuf,
     /// Txns between snapshots (zoo.cfg `snapCount`; each time a number in
@@ -41,6 +43,17 @@ pub struct NodeConfig {
     pub snap_count: u64,
     /// Snapshot files kept (zoo.cfg `autopurge.snapRetainCount`, at least 3).
     pub snap_retain_count: usize,
+}
+
+/// An ensemble as zoo.cfg's `server.N` lines give it.
+#[derive(Debug, Clone)]
+pub struct EnsembleConfig {
+    /// Peers refuse connections that name another cluster.
+    pub cluster: String,
+    /// Participants (`server.N=…[:participant]`): they vote.
+    pub voters: BTreeMap<NodeId, CorralNode>,
+    /// Observers (`server.N=…:observer`): Raft learners, added by the first leader.
+    pub learners: BTreeMap<NodeId, CorralNode>,
 }
 
 /// What the server recovered from its newest valid snapshot.
@@ -84,9 +97,11 @@ pub struct RaftNode {
 }
 
 impl RaftNode {
-    /// Opens the log, starts openraft, and initializes a one-member group on first start.
+    /// Opens the log, starts openraft, and on a first start initializes the group: a
+    /// one-member group, or an ensemble's voters (every voter does it with the same
+    /// membership, which openraft allows; later starts find it in the log and skip it).
     /// Committed entries and snapshot requests arrive on `events`, which must be drained.
-    pub async fn start_standalone(
+    pub async fn start(
         cfg: NodeConfig,
         recovered: Recovered,
         events: mpsc::UnboundedSender<SmEvent>,
@@ -128,9 +143,18 @@ impl RaftNode {
         let (snapshot_tx, mut snapshot_rx) = mpsc::unbounded_channel();
         let schedule = SnapshotSchedule::new(cfg.snap_count, snapshot_tx);
         let sm = StateMachine::new(Some(meta), events, store, schedule);
-        let raft = Raft::new(cfg.id, raft_config()?, NoPeers, log, sm)
-            .await
-            .map_err(|e| NodeError::Raft(e.to_string()))?;
+        let raft = match &cfg.ensemble {
+            None => Raft::new(cfg.id, raft_config(None)?, NoPeers, log, sm).await,
+            Some(ensemble) => {
+                let network = PeerNetwork {
+                    cluster: ensemble.cluster.clone(),
+                    me: cfg.id,
+                };
+                let rank = ensemble.voters.keys().position(|&id| id == cfg.id);
+                Raft::new(cfg.id, raft_config(Some(rank))?, network, log, sm).await
+            }
+        }
+        .map_err(|e| NodeError::Raft(e.to_string()))?;
         // The snapshot store asks for purges; openraft's own purge is off (see raft_config).
         let purger = raft.clone();
         tokio::spawn(async move {
@@ -155,14 +179,27 @@ impl RaftNode {
             .is_initialized()
             .await
             .map_err(|e| NodeError::Raft(e.to_string()))?;
-        if !initialized {
-            tracing::info!(id = cfg.id, "initializing a one-member raft group");
-            let members = BTreeMap::from([(cfg.id, cfg.node.clone())]);
-            raft.initialize(members)
-                .await
-                .map_err(|e| NodeError::Raft(e.to_string()))?;
+        let members = match &cfg.ensemble {
+            None => Some(BTreeMap::from([(cfg.id, cfg.node.clone())])),
+            // An observer waits to be added by a leader.
+            Some(e) => e.voters.contains_key(&cfg.id).then(|| e.voters.clone()),
+        };
+        if let (false, Some(members)) = (initialized, members) {
+            tracing::info!(
+                id = cfg.id,
+                voters = ?members.keys().collect::<Vec<_>>(),
+                "initializing the raft group"
+            );
+            if let Err(e) = raft.initialize(members).await {
+                // Another voter's initialization reached us first: the same membership.
+                tracing::info!("raft group already initialized: {e}");
+            }
         }
-        Ok(RaftNode { id: cfg.id, raft })
+        let node = RaftNode { id: cfg.id, raft };
+        if let Some(ensemble) = cfg.ensemble {
+            tokio::spawn(crate::watchdog::run(node.raft.clone(), cfg.id, ensemble));
+        }
+        Ok(node)
     }
 
     /// Waits until this member leads and has applied every entry in its log.
@@ -197,6 +234,52 @@ impl RaftNode {
             .map_err(|e| NodeError::Raft(e.to_string()))
     }
 
+    /// Logs a batch another member forwarded (already encoded by `crate::batch`), like
+    /// [`RaftNode::propose`]: batches handed over in order are logged in that order.
+    pub async fn propose_encoded(&self, batch: Vec<u8>) -> Result<Applied, NodeError> {
+        self.raft
+            .client_write_ff(crate::types::LogPayload(batch))
+            .await
+            .map(|rx| Applied { rx })
+            .map_err(|e| NodeError::Raft(e.to_string()))
+    }
+
+    /// Stands for election now (the ensemble's fast reaction to a leader that went away).
+    pub async fn elect(&self) {
+        let _ = self.raft.trigger().elect().await;
+    }
+
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    /// Raft's state now, and its changes.
+    pub fn status(&self) -> crate::status::StatusWatch {
+        crate::status::StatusWatch::new(self.raft.metrics())
+    }
+
+    /// Runs a Raft RPC another member sent (`corral_peer` kinds AppendEntries, Vote,
+    /// InstallSnapshot) and encodes the answer for `network::PeerTarget`.
+    pub async fn handle_rpc(
+        &self,
+        kind: corral_peer::Kind,
+        body: &[u8],
+    ) -> Result<Vec<u8>, String> {
+        fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+            postcard::from_bytes(body).map_err(|e| format!("unreadable raft rpc: {e}"))
+        }
+        fn encode<T: serde::Serialize>(answer: &T) -> Vec<u8> {
+            postcard::to_stdvec(answer).expect("postcard encodes into a Vec")
+        }
+        use corral_peer::Kind;
+        Ok(match kind {
+            Kind::AppendEntries => encode(&self.raft.append_entries(decode(body)?).await),
+            Kind::Vote => encode(&self.raft.vote(decode(body)?).await),
+            Kind::InstallSnapshot => encode(&self.raft.install_snapshot(decode(body)?).await),
+            other => return Err(format!("{other:?} is not a raft rpc")),
+        })
+    }
+
     /// Resolves once this member has stopped for good, with why: openraft stops its core on
     /// a storage error (a log write failing with ENOSPC, say) and only reports it to requests
     /// made afterwards, so a server that is idle, or waiting on the write that failed, learns
@@ -219,13 +302,39 @@ impl RaftNode {
     }
 }
 
-fn raft_config() -> Result<Arc<openraft::Config>, NodeError> {
+/// Election windows of an ensemble: voter number `rank` (in id order) waits
+/// `[BASE + rank * STEP, BASE + rank * STEP + WIDTH]` ms without a leader before it stands.
+/// openraft 0.9 draws the timeout once per process and has no pre-vote, so equal windows
+/// could split votes round after round; disjoint windows make the lowest live rank stand
+/// first, alone.
+const ELECTION_BASE_MS: u64 = 500;
+const ELECTION_STEP_MS: u64 = 250;
+const ELECTION_WIDTH_MS: u64 = 200;
+/// Heartbeats keep followers from standing; well inside the smallest window.
+pub const HEARTBEAT_MS: u64 = 100;
+
+/// The longest any member waits without a leader before it stands (`voters` members).
+pub fn election_timeout_max_ms(voters: usize) -> u64 {
+    ELECTION_BASE_MS + voters.saturating_sub(1) as u64 * ELECTION_STEP_MS + ELECTION_WIDTH_MS
+}
+
+/// `ensemble`: `None` standalone; `Some(rank)` for a voter, `Some(None)` for an observer.
+fn raft_config(ensemble: Option<Option<usize>>) -> Result<Arc<openraft::Config>, NodeError> {
+    let (heartbeat, min, max) = match ensemble {
+        // A one-member group elects itself after one timeout at start; keep it short.
+        None => (50, 150, 300),
+        Some(rank) => {
+            let min = ELECTION_BASE_MS + rank.unwrap_or(0) as u64 * ELECTION_STEP_MS;
+            (HEARTBEAT_MS, min, min + ELECTION_WIDTH_MS)
+        }
+    };
     let config = openraft::Config {
         cluster_name: "corral".into(),
-        // A one-member group elects itself after one timeout at start; keep it short.
-        heartbeat_interval: 50,
-        election_timeout_min: 150,
-        election_timeout_max: 300,
+        heartbeat_interval: heartbeat,
+        election_timeout_min: min,
+        election_timeout_max: max,
+        // One entry is a batch of up to 4 MiB: bound what one AppendEntries carries.
+        max_payload_entries: 64,
         // Snapshots follow txns, not entries (one entry is a batch): `SnapshotSchedule`.
         snapshot_policy: SnapshotPolicy::Never,
         // Purging is driven by the snapshot store (the log after the second newest snapshot

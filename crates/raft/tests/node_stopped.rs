@@ -25,13 +25,14 @@ async fn stopped_resolves_when_raft_stops_and_not_before() {
             peer_addr: String::new(),
             client_addr: "127.0.0.1:2181".into(),
         },
+        ensemble: None,
         log: LogStoreConfig::new(dir.path().join("log")),
         snapshot_dir: dir.path().join("snapshots"),
         snap_count: 1000,
         snap_retain_count: 3,
     };
     std::fs::create_dir_all(&cfg.snapshot_dir).expect("snapshot dir");
-    let node = RaftNode::start_standalone(cfg, Recovered::default(), events)
+    let node = RaftNode::start(cfg, Recovered::default(), events)
         .await
         .expect("start");
     node.wait_ready(Duration::from_secs(30))

@@ -3,9 +3,12 @@
 //! accepted with or without it. Unknown keys are logged and ignored; a malformed value stops
 //! start-up with an error naming the key and the line.
 
+use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+
+use crate::ensemble::members::{read_myid, Ensemble, Member};
 
 use corral_jute::frame::DEFAULT_MAX_BUFFER_BYTES;
 use thiserror::Error;
@@ -66,6 +69,12 @@ pub struct Config {
     /// corral's `minFreeDiskBytes`: below this much free space on the log's or the snapshots'
     /// disk, client writes are refused (see `disk`).
     pub min_free_disk_bytes: u64,
+    /// `server.N` lines: an ensemble's members (none for a standalone server).
+    pub servers: BTreeMap<u64, Member>,
+    /// `standaloneEnabled` (default true): a single `server.N` line runs standalone.
+    pub standalone_enabled: bool,
+    /// `reconfigEnabled` (default false): whether the `reconfig` operation is allowed.
+    pub reconfig_enabled: bool,
     /// The raw key/value pairs in file order, for the `conf` four-letter word.
     pub source: Vec<(String, String)>,
 }
@@ -90,6 +99,9 @@ impl Default for Config {
             snap_retain_count: 3,
             force_sync: true,
             min_free_disk_bytes: 64 << 20,
+            servers: BTreeMap::new(),
+            standalone_enabled: true,
+            reconfig_enabled: false,
             source: vec![],
         }
     }
@@ -182,6 +194,26 @@ impl Config {
                 }
                 "forceSync" => cfg.force_sync = boolean(value).map_err(bad)?,
                 "minFreeDiskBytes" => cfg.min_free_disk_bytes = number(value).map_err(bad)?,
+                "standaloneEnabled" => cfg.standalone_enabled = boolean(value).map_err(bad)?,
+                "reconfigEnabled" => cfg.reconfig_enabled = boolean(value).map_err(bad)?,
+                // Whether this member observes is its own `server.N` line's role.
+                "peerType" if value == "observer" || value == "participant" => {}
+                // ZooKeeper's quorum timing; corral's Raft has its own (see `corral_raft`).
+                "initLimit"
+                | "syncLimit"
+                | "electionAlg"
+                | "quorumListenOnAllIPs"
+                | "cnxTimeout"
+                | "electionPortBindRetry" => {}
+                _ if name.starts_with("server.") => {
+                    let id = name["server.".len()..]
+                        .parse::<u64>()
+                        .map_err(|_| bad("the server id must be a number".into()))?;
+                    let member = Member::parse(id, value).map_err(bad)?;
+                    if cfg.servers.insert(id, member).is_some() {
+                        return Err(bad(format!("server.{id} is given twice")));
+                    }
+                }
                 _ => tracing::info!("{file}:{}: ignoring unknown key {key}", idx + 1),
             }
         }
@@ -195,6 +227,27 @@ impl Config {
         }
         cfg.data_log_dir = data_log_dir.unwrap_or_else(|| cfg.data_dir.clone());
         Ok(cfg)
+    }
+
+    /// The ensemble this server is a member of, reading `<dataDir>/myid`; `None` when it
+    /// runs standalone (no `server.N` lines, or one with `standaloneEnabled`, as ZooKeeper).
+    pub fn ensemble(&self) -> Result<Option<Ensemble>, String> {
+        if self.servers.is_empty() || (self.servers.len() == 1 && self.standalone_enabled) {
+            return Ok(None);
+        }
+        let my_id = read_myid(&self.data_dir)?;
+        if !self.servers.contains_key(&my_id) {
+            return Err(format!(
+                "myid is {my_id} but there is no server.{my_id} line in the configuration"
+            ));
+        }
+        if self.servers.values().all(|m| m.observer) {
+            return Err("every server.N line is an observer: an ensemble needs voters".into());
+        }
+        Ok(Some(Ensemble {
+            my_id,
+            members: self.servers.clone(),
+        }))
     }
 }
 

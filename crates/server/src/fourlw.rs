@@ -4,6 +4,7 @@
 
 use std::fmt::Write;
 
+use crate::ensemble::role::Mode;
 use crate::pipeline::Core;
 
 /// Every four-letter word corral knows (the connection recognizes them by their first bytes).
@@ -24,9 +25,19 @@ pub fn is_word(first: &[u8]) -> Option<&'static str> {
 }
 
 impl Core {
+    fn mode(&self) -> Mode {
+        self.ensemble
+            .as_ref()
+            .map_or(Mode::Standalone, |e| e.role.mode)
+    }
+
     pub fn four_letter(&mut self, word: &str) -> String {
         if !self.cfg.four_letter_whitelist.allows(word) {
             return format!("{word} is not executed because it is not in the whitelist.\n");
+        }
+        // As ZooKeeper: without a quorum, only what needs no running server answers.
+        if !self.serving() && !matches!(word, "ruok" | "envi" | "isro" | "dirs" | "srst" | "crst") {
+            return "This ZooKeeper instance is not currently serving requests\n".to_string();
         }
         match word {
             "ruok" => "imok".to_string(),
@@ -72,7 +83,7 @@ impl Core {
         let _ = writeln!(s, "Connections: {}", self.registry.conn_count());
         let _ = writeln!(s, "Outstanding: {}", self.outstanding());
         let _ = writeln!(s, "Zxid: {:#x}", self.tree.last_zxid());
-        let _ = writeln!(s, "Mode: standalone");
+        let _ = writeln!(s, "Mode: {}", self.mode().name());
         let _ = writeln!(s, "Node count: {}", self.tree.node_count());
         s
     }
@@ -81,7 +92,7 @@ impl Core {
         let (min, avg, max) = self.stats.latency.summary_ms();
         let rows: Vec<(&str, String)> = vec![
             ("zk_version", VERSION.to_string()),
-            ("zk_server_state", "standalone".into()),
+            ("zk_server_state", self.mode().name().into()),
             ("zk_avg_latency", format!("{avg:.4}")),
             ("zk_max_latency", max.to_string()),
             ("zk_min_latency", min.to_string()),
@@ -115,6 +126,16 @@ impl Core {
             ("zk_local_sessions", "0".into()),
             ("zk_last_proposal_size", "-1".into()),
         ];
+        let mut rows = rows;
+        if let Some(e) = self
+            .ensemble
+            .as_ref()
+            .filter(|e| e.role.mode == Mode::Leader)
+        {
+            let synced = e.role.followers.iter().filter(|(_, ok)| *ok).count();
+            rows.push(("zk_learners", e.role.followers.len().to_string()));
+            rows.push(("zk_synced_followers", synced.to_string()));
+        }
         let mut s = String::new();
         for (k, v) in rows {
             let _ = writeln!(s, "{k}\t{v}");

@@ -9,10 +9,13 @@
 //! - [`session`]: deadlines (`tracker`) and live connections and sessions (`registry`).
 //! - [`watch`]: who watches what, and the events they get.
 //! - [`fourlw`]: four-letter words; [`stats`]: the counters they report.
+//! - [`ensemble`]: zoo.cfg's `server.N` lines, the peer port's handler, this member's role
+//!   and whether it serves, session touches for the leader.
 
 pub mod config;
 pub mod connection;
 pub mod disk;
+pub mod ensemble;
 pub mod fourlw;
 pub mod limits;
 pub mod listener;

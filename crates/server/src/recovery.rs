@@ -6,9 +6,12 @@
 //! 3. Start Raft on `<dataLogDir>/log`: the log opens (a torn tail is cut off with a log line;
 //!    damage inside it fails the start, naming the file), openraft re-applies the entries after
 //!    the snapshot through the core, and a first start initializes a one-member group.
-//! 4. Return once this server leads and has applied its whole log.
-//!
-//! Nothing is served before step 4, so a client never reads a state older than one it saw.
+//! 4. Standalone: return once this server leads and has applied its whole log; nothing is
+//!    served before, so a client never reads a state older than one it saw.
+//!    Ensemble member: the peer port is bound before Raft starts (the others may be
+//!    waiting for our vote); the client port then opens at once, but sessions are handed out
+//!    only while `ensemble::role` says this member serves (it knows a leader with a quorum
+//!    and has applied what its log held at start).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -17,14 +20,24 @@ use std::time::{Duration, Instant};
 
 use corral_datatree::snapshot::load_newest_valid;
 use corral_datatree::DataTree;
-use corral_raft::{CorralNode, LogStoreConfig, NodeConfig, NodeError, RaftNode, Recovered};
+use corral_raft::{
+    CorralNode, EnsembleConfig, LogStoreConfig, NodeConfig, NodeError, RaftNode, Recovered,
+};
+use std::sync::atomic::AtomicU64;
+use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::config::Config;
 use crate::disk::DiskGuard;
+use crate::ensemble::handler::PeerHandler;
+use crate::ensemble::members::Member;
+use crate::ensemble::peers::{Peers, CLUSTER};
+use crate::ensemble::role::{self, LeaderContact, Mode, RoleInfo};
+use crate::ensemble::touch;
 use crate::limits;
-use crate::pipeline::propose::{run_proposer, Proposer};
-use crate::pipeline::{Core, CoreMsg};
+use crate::pipeline::propose::Proposer;
+use crate::pipeline::submit::Submitter;
+use crate::pipeline::{Core, CoreMsg, EnsembleState};
 
 /// Where snapshots live under dataDir, and the log under dataLogDir.
 pub const SNAPSHOT_SUBDIR: &str = "snapshots";
@@ -55,6 +68,13 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot listen for peers on {addr}: {source}")]
+    BindPeer {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("ensemble configuration: {0}")]
+    Ensemble(String),
 }
 
 /// A recovered, running core and log.
@@ -64,6 +84,7 @@ pub struct Started {
 }
 
 pub async fn start(cfg: Arc<Config>) -> Result<Started, StartError> {
+    let ensemble = cfg.ensemble().map_err(StartError::Ensemble)?;
     let snapshot_dir = cfg.data_dir.join(SNAPSHOT_SUBDIR);
     let log_dir = cfg.data_log_dir.join(LOG_SUBDIR);
     for dir in [&snapshot_dir, &log_dir] {
@@ -76,32 +97,96 @@ pub async fn start(cfg: Arc<Config>) -> Result<Started, StartError> {
     let (tree, recovered) = load_snapshot(snapshot_dir.clone()).await?;
 
     let (queue_tx, queue_rx) = mpsc::unbounded_channel();
-    let proposer = Proposer::new(rand::random(), queue_tx);
+    let proposer_id = Arc::new(AtomicU64::new(rand::random()));
+    let proposer = Proposer::new(proposer_id.clone(), queue_tx);
     let disk = DiskGuard::new(
         vec![snapshot_dir.clone(), log_dir.clone()],
         cfg.min_free_disk_bytes,
     );
-    let core = Core::new(cfg.clone(), tree, proposer, disk);
+    let (touch_tx, touch_rx) = mpsc::unbounded_channel();
+    let ensemble_state = ensemble.as_ref().map(|e| EnsembleState {
+        my_id: e.my_id,
+        role: RoleInfo {
+            mode: if e.me().observer {
+                Mode::Observer
+            } else {
+                Mode::Follower
+            },
+            leader: None,
+            serving: false,
+            followers: vec![],
+        },
+        touched: Default::default(),
+        touches: touch_tx.clone(),
+        members: e.members.values().map(|m| m.config_line()).collect(),
+    });
+    let core = Core::new(cfg.clone(), tree, proposer, disk, ensemble_state);
     let (inbox, inbox_rx) = mpsc::channel(limits::CORE_QUEUE_LEN);
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     tokio::spawn(core.run(inbox_rx, events_rx));
 
     let mut log = LogStoreConfig::new(log_dir);
     log.force_sync = cfg.force_sync;
+    let client_addr = SocketAddr::new(cfg.client_port_address, cfg.client_port).to_string();
+    let (id, node, raft_ensemble) = match &ensemble {
+        None => (
+            STANDALONE_ID,
+            CorralNode {
+                peer_addr: String::new(),
+                client_addr,
+            },
+            None,
+        ),
+        Some(e) => {
+            let node_of = |m: &Member| CorralNode {
+                peer_addr: m.peer_addr(),
+                client_addr: m.client_addr(),
+            };
+            let raft_ensemble = EnsembleConfig {
+                cluster: CLUSTER.to_string(),
+                voters: e.voters().map(|m| (m.id, node_of(m))).collect(),
+                learners: e
+                    .members
+                    .values()
+                    .filter(|m| m.observer)
+                    .map(|m| (m.id, node_of(m)))
+                    .collect(),
+            };
+            (e.my_id, node_of(e.me()), Some(raft_ensemble))
+        }
+    };
+    // The peer port is bound before Raft starts: the others may be waiting for our vote.
+    let peer_listener = match &ensemble {
+        None => None,
+        Some(e) => {
+            let addr = e.me().peer_addr();
+            let listener = TcpListener::bind(&addr)
+                .await
+                .map_err(|source| StartError::BindPeer { addr, source })?;
+            Some(listener)
+        }
+    };
     let node_cfg = NodeConfig {
-        id: STANDALONE_ID,
-        node: CorralNode {
-            peer_addr: String::new(),
-            client_addr: SocketAddr::new(cfg.client_port_address, cfg.client_port).to_string(),
-        },
+        id,
+        node,
+        ensemble: raft_ensemble,
         log,
         snapshot_dir,
         snap_count: cfg.snap_count,
         snap_retain_count: cfg.snap_retain_count,
     };
-    let node = RaftNode::start_standalone(node_cfg, recovered, events_tx).await?;
+    let node = RaftNode::start(node_cfg, recovered, events_tx).await?;
     let (failed_tx, log_failed) = oneshot::channel();
-    tokio::spawn(run_proposer(node.clone(), queue_rx));
+    let peers = ensemble.as_ref().map(|e| Peers::new(e.my_id));
+    let submitter = Submitter {
+        node: node.clone(),
+        queue: queue_rx,
+        held: Default::default(),
+        current: proposer_id,
+        peers: peers.clone(),
+        core: inbox.clone(),
+    };
+    tokio::spawn(submitter.run());
     // Raft stops for good on a storage error; the server must stop too, even if no request
     // is waiting for it (the one that failed never gets an answer).
     tokio::spawn({
@@ -110,8 +195,29 @@ pub async fn start(cfg: Arc<Config>) -> Result<Started, StartError> {
             let _ = failed_tx.send(node.stopped().await);
         }
     });
-    node.wait_ready(READY_TIMEOUT).await?;
-    tracing::info!("recovered in {:?}", began.elapsed());
+    match (peer_listener, peers) {
+        (Some(listener), Some(peers)) => {
+            let contact = LeaderContact::new();
+            let handler = Arc::new(PeerHandler {
+                node: node.clone(),
+                core: inbox.clone(),
+                contact: contact.clone(),
+            });
+            tokio::spawn(corral_peer::serve(listener, CLUSTER.to_string(), handler));
+            tokio::spawn(touch::run(node.clone(), peers, touch_rx));
+            let at_start = node.status().get().last_log_index;
+            tokio::spawn(role::watch(node.clone(), contact, inbox.clone(), at_start));
+            tracing::info!(
+                id,
+                "ensemble member started in {:?}; serving once a leader has a quorum",
+                began.elapsed()
+            );
+        }
+        _ => {
+            node.wait_ready(READY_TIMEOUT).await?;
+            tracing::info!("recovered in {:?}", began.elapsed());
+        }
+    }
     Ok(Started { inbox, log_failed })
 }
 

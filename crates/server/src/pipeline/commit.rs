@@ -8,7 +8,7 @@ use std::time::Instant;
 use corral_datatree::{OpResult, Txn, TxnOp};
 use corral_raft::SmEvent;
 
-use super::propose::{Committed, Entry, Origin};
+use super::propose::{Committed, Entry, Logged, Origin};
 use super::reply;
 use super::{wall_clock_ms, Core};
 use crate::session::Queued;
@@ -19,11 +19,24 @@ impl Core {
     pub(super) fn state_machine_event(&mut self, event: SmEvent) {
         match event {
             SmEvent::Apply { zxid, payload } => match Entry::from_log_bytes(&payload) {
-                Ok((proposer, entry)) => self.commit(Committed {
+                Ok((proposer, Logged::Txn(entry))) => self.commit(Committed {
                     zxid: zxid as i64,
                     proposer,
                     entry,
                 }),
+                Ok((proposer, Logged::Sync { session_id })) => {
+                    if self.front_is_ours(session_id, proposer) {
+                        let zxid = self.tree.last_zxid();
+                        // A sync changes nothing; only its reply kind matters.
+                        let applied = corral_datatree::Applied {
+                            zxid,
+                            result: Ok(corral_datatree::OpResult::Checked),
+                            multi_failure: vec![],
+                            triggers: vec![],
+                        };
+                        self.answer_front(session_id, zxid, &applied);
+                    }
+                }
                 Err(why) => {
                     // raft-log checksums every record, so this is not a torn write but a log
                     // this build cannot read. Skipping it would silently drop committed data.
@@ -61,9 +74,10 @@ impl Core {
         if let TxnOp::DeleteContainer { path } = &entry.txn.op {
             self.removals_in_flight.remove(path);
         }
-        let ours = proposer == self.log.id;
         match entry.origin {
-            Origin::Client { session_id } if ours => self.answer_front(session_id, zxid, &applied),
+            Origin::Client { session_id } if self.front_is_ours(session_id, proposer) => {
+                self.answer_front(session_id, zxid, &applied)
+            }
             _ if matches!(entry.txn.op, TxnOp::CreateSession { .. }) => {
                 self.adopt_session(session_id)
             }
@@ -72,6 +86,18 @@ impl Core {
         if matches!(entry.txn.op, TxnOp::CloseSession) {
             self.end_session(session_id);
         }
+    }
+
+    /// Whether the session's FIFO waits, at its front, for an entry proposed here under
+    /// `proposer`. Entries proposed elsewhere, by an earlier process, or under a proposer
+    /// id given up since (see `submit`) find no such marker and are applied silently.
+    fn front_is_ours(&self, session_id: i64, proposer: u64) -> bool {
+        self.registry
+            .sessions
+            .get(&session_id)
+            .and_then(|s| s.fifo.front())
+            .and_then(Queued::proposer)
+            == Some(proposer)
     }
 
     /// Answers the write at the front of the session's FIFO, then the reads behind it.
@@ -85,6 +111,7 @@ impl Core {
                 xid,
                 kind,
                 received,
+                ..
             }) => {
                 let bytes =
                     reply::write_result(xid, zxid, &kind, &applied.result, &applied.multi_failure);
@@ -96,8 +123,7 @@ impl Core {
                 self.session_created(conn, session_id, ok);
             }
             other => {
-                // Commits arrive in proposal order, and every proposal of a session pushed
-                // its marker when proposed: anything else at the front is a broken invariant.
+                // Callers checked the front is a marker of this entry's proposer id.
                 panic!(
                     "session {session_id:#x}: committed zxid {zxid:#x} found {} at its FIFO front",
                     if other.is_some() { "a read" } else { "nothing" }

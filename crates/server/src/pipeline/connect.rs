@@ -21,6 +21,12 @@ impl Core {
         let peer = outbox.peer;
         self.registry.conns.insert(conn_id, Conn::new(outbox));
         self.stats.received += 1;
+        if !self.serving() {
+            // As ZooKeeper: a member without a quorum hands out no sessions.
+            tracing::info!("refusing session request for client {peer}: not serving (no quorum)");
+            self.close_conn(conn_id);
+            return;
+        }
         let last_zxid = self.tree.last_zxid();
         if req.last_zxid_seen > last_zxid {
             // As ZooKeeper: a client that has seen a newer state must not read an older one.
@@ -51,12 +57,16 @@ impl Core {
         let mut passwd = vec![0u8; SESSION_PASSWD_BYTES];
         rand::thread_rng().fill_bytes(&mut passwd);
         let auth = self.registry.conns[&conn_id].auth.to_vec();
+        let proposer = self.log.id();
         self.registry.sessions.insert(
             id,
             Session {
                 timeout_ms,
                 conn: Some(conn_id),
-                fifo: VecDeque::from([Queued::Connect { conn: conn_id }]),
+                fifo: VecDeque::from([Queued::Connect {
+                    conn: conn_id,
+                    proposer,
+                }]),
                 closing: false,
             },
         );

@@ -16,6 +16,8 @@ mod prep;
 pub mod propose;
 mod read;
 pub mod reply;
+mod role;
+pub mod submit;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -27,6 +29,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::config::Config;
 use crate::disk::DiskGuard;
+use crate::ensemble::role::RoleInfo;
 use crate::outbox::{Outbox, SendError};
 use crate::session::{Registry, SessionTracker};
 use crate::stats::ServerStats;
@@ -54,10 +57,27 @@ pub enum CoreMsg {
         word: String,
         reply: oneshot::Sender<String>,
     },
+    /// The ensemble role changed (`ensemble::role`).
+    Role(RoleInfo),
+    /// Sessions another member heard from (the leader keeps them alive).
+    Touch(Vec<i64>),
+    /// Entries proposed under this proposer id may or may not commit (`submit`).
+    WritesLost { proposer: u64 },
 }
 
 /// The server id a standalone ZooKeeper puts in the top byte of its session ids.
 const STANDALONE_SERVER_ID: u64 = 1;
+
+/// What an ensemble member's core knows of its ensemble.
+pub struct EnsembleState {
+    pub my_id: u64,
+    pub role: RoleInfo,
+    /// Sessions heard from since the last tick, for the leader (followers only).
+    pub touched: HashSet<i64>,
+    pub touches: mpsc::UnboundedSender<Vec<i64>>,
+    /// The `server.N` lines, for `conf` and `/zookeeper/config`.
+    pub members: Vec<String>,
+}
 
 /// Messages the core handles before it looks at timers and commits again.
 const MAX_MESSAGES_PER_TURN: usize = 256;
@@ -74,17 +94,26 @@ pub struct Core {
     next_session_id: i64,
     /// Containers and TTL nodes whose removal is proposed and not yet applied.
     removals_in_flight: HashSet<String>,
+    /// `None` for a standalone server.
+    pub(crate) ensemble: Option<EnsembleState>,
 }
 
 impl Core {
     /// A core over a recovered tree. Sessions found in it live on with fresh timeouts, as in
     /// ZooKeeper after a restart: their clients have that long to reconnect.
-    pub fn new(cfg: Arc<Config>, mut tree: DataTree, log: Proposer, disk: DiskGuard) -> Core {
+    pub fn new(
+        cfg: Arc<Config>,
+        mut tree: DataTree,
+        log: Proposer,
+        disk: DiskGuard,
+        ensemble: Option<EnsembleState>,
+    ) -> Core {
         tree.set_extended_types_enabled(cfg.extended_types_enabled);
         let now_ms = wall_clock_ms();
         // ZooKeeper's scheme: the low 40 bits of the clock in the middle, the server id on
-        // top (1 for a standalone server, so ids read 0x01…).
-        let next_session_id = (((now_ms << 24) as u64 >> 8) | (STANDALONE_SERVER_ID << 56)) as i64;
+        // top (1 for a standalone server, so ids read 0x01…), so members never collide.
+        let server_id = ensemble.as_ref().map_or(STANDALONE_SERVER_ID, |e| e.my_id) & 0xff;
+        let next_session_id = (((now_ms << 24) as u64 >> 8) | (server_id << 56)) as i64;
         let mut core = Core {
             tracker: SessionTracker::new(cfg.tick_time_ms),
             cfg,
@@ -96,6 +125,7 @@ impl Core {
             stats: ServerStats::new(),
             next_session_id,
             removals_in_flight: HashSet::new(),
+            ensemble,
         };
         for session_id in core.tree.session_ids() {
             core.adopt_session(session_id);
@@ -128,8 +158,12 @@ impl Core {
                         }
                     }
                 }
-                _ = expiry.tick() => self.expire_sessions(),
-                _ = removals.tick() => self.remove_expired_nodes(),
+                _ = expiry.tick() => self.tick(),
+                _ = removals.tick() => {
+                    if self.leads() {
+                        self.remove_expired_nodes()
+                    }
+                }
             }
         }
     }
@@ -151,6 +185,9 @@ impl Core {
             CoreMsg::FourLetter { word, reply } => {
                 let _ = reply.send(self.four_letter(&word));
             }
+            CoreMsg::Role(info) => self.role_changed(info),
+            CoreMsg::Touch(ids) => self.touched_elsewhere(ids),
+            CoreMsg::WritesLost { proposer } => self.writes_lost(proposer),
         }
     }
 
@@ -188,10 +225,13 @@ impl Core {
         }
     }
 
-    /// Hands an entry to the log, counting its bytes against the disk guard.
-    fn propose(&mut self, entry: propose::Entry) {
-        let bytes = self.log.propose(entry);
+    /// Hands an entry to the log, counting its bytes against the disk guard. Returns the
+    /// proposer id it went under (what a FIFO marker for it must carry).
+    fn propose(&mut self, entry: propose::Entry) -> u64 {
+        let id = self.log.id();
+        let bytes = self.log.propose(id, entry);
         self.disk.proposed(bytes);
+        id
     }
 
     fn close_conn(&mut self, conn: ConnId) {

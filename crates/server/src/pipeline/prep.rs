@@ -32,7 +32,7 @@ impl Core {
             // The session moved to another connection or ended; this one is being closed.
             return;
         };
-        self.tracker.touch(session_id, received);
+        self.heard_from(session_id, received);
         let zxid = self.tree.last_zxid();
         let Some(session) = self.registry.sessions.get(&session_id) else {
             self.send(
@@ -60,6 +60,25 @@ impl Core {
             self.auth(conn_id, packet);
             return;
         }
+        if let (Request::Sync(r), Some(_)) = (&req, &self.ensemble) {
+            // Through the log: answered once every write committed before it is applied here.
+            let id = self.log.id();
+            let bytes = self.log.propose_sync(id, session_id);
+            self.disk.proposed(bytes);
+            let session = self
+                .registry
+                .sessions
+                .get_mut(&session_id)
+                .expect("checked");
+            session.fifo.push_back(Queued::Write {
+                conn: conn_id,
+                xid,
+                kind: ReplyKind::Sync(r.path.clone()),
+                received,
+                proposer: id,
+            });
+            return;
+        }
         match to_txn_op(&req) {
             Some(Ok((op, _)))
                 if !matches!(op, TxnOp::CloseSession) && !self.disk.allows_write() =>
@@ -84,11 +103,13 @@ impl Core {
                 if matches!(op, TxnOp::CloseSession) {
                     session.closing = true;
                 }
+                let proposer = self.log.id();
                 session.fifo.push_back(Queued::Write {
                     conn: conn_id,
                     xid,
                     kind,
                     received,
+                    proposer,
                 });
                 self.propose(Entry {
                     origin: Origin::Client { session_id },

@@ -6,16 +6,20 @@
 //! event channel, in log order, each exactly once, each with its own zxid.
 //!
 //! Logged entry, version 1 (integers little-endian):
-//! `version u8 = 1 | proposer u64 | origin u8 (0 internal, 1 client) | session_id i64 (client
-//! only) | Txn::to_log_bytes`. The proposer is drawn at random when a server process starts, so
-//! only the process that proposed an entry answers it: entries replayed after a restart (or,
-//! in ensembles, proposed by another member) are applied without an answer.
+//! `version u8 = 1 | proposer u64 | origin u8 (0 internal, 1 client, 2 sync) | session_id i64
+//! (client and sync only) | Txn::to_log_bytes (not for sync)`. The proposer is drawn at
+//! random when a server process starts (and again when its pending entries are given up,
+//! see [`Proposer`]), so only the process that proposed an entry answers it: entries replayed
+//! after a restart, or proposed by another member, are applied without an answer.
+//!
+//! A sync entry changes nothing: in an ensemble a client's `sync` is answered when its own
+//! entry comes back through the log, so every write committed before it has been applied
+//! here (linearizable; ZooKeeper's sync only flushes the leader's pipeline).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use corral_datatree::Txn;
-use std::collections::VecDeque;
-
-use corral_raft::node::Applied;
-use corral_raft::RaftNode;
 use tokio::sync::mpsc;
 
 /// Where a logged Txn came from, so the server that received it can answer it.
@@ -40,16 +44,30 @@ pub struct Committed {
     pub entry: Entry,
 }
 
-/// Batches handed to Raft and not yet applied. Two: one being fsynced while the next waits
-/// its turn in openraft, so the disk is never idle under load.
-const MAX_BATCHES_IN_FLIGHT: usize = 2;
-/// Bounds on one batch (one Raft entry, one raft-log record).
-const MAX_BATCH_ENTRIES: usize = 4096;
-const MAX_BATCH_BYTES: usize = 4 << 20;
-
 const ENTRY_VERSION: u8 = 1;
 const ORIGIN_INTERNAL: u8 = 0;
 const ORIGIN_CLIENT: u8 = 1;
+const ORIGIN_SYNC: u8 = 2;
+
+/// What a logged item is.
+#[derive(Debug, Clone)]
+pub enum Logged {
+    Txn(Entry),
+    /// A client's `sync` barrier.
+    Sync {
+        session_id: i64,
+    },
+}
+
+/// The bytes of a sync barrier for `session_id`.
+pub fn sync_log_bytes(proposer: u64, session_id: i64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(18);
+    out.push(ENTRY_VERSION);
+    out.extend_from_slice(&proposer.to_le_bytes());
+    out.push(ORIGIN_SYNC);
+    out.extend_from_slice(&session_id.to_le_bytes());
+    out
+}
 
 impl Entry {
     pub fn to_log_bytes(&self, proposer: u64) -> Vec<u8> {
@@ -68,8 +86,8 @@ impl Entry {
         out
     }
 
-    /// Decodes a logged entry: `(proposer, entry)`.
-    pub fn from_log_bytes(bytes: &[u8]) -> Result<(u64, Entry), String> {
+    /// Decodes a logged item: `(proposer, item)`.
+    pub fn from_log_bytes(bytes: &[u8]) -> Result<(u64, Logged), String> {
         let (&version, rest) = bytes.split_first().ok_or("empty entry")?;
         if version != ENTRY_VERSION {
             return Err(format!("unknown entry version {version}"));
@@ -83,10 +101,18 @@ impl Entry {
                 let session_id = session_id as i64;
                 (Origin::Client { session_id }, rest)
             }
+            ORIGIN_SYNC => {
+                let (session_id, rest) = take_u64(rest)?;
+                if !rest.is_empty() {
+                    return Err("sync entry with trailing bytes".into());
+                }
+                let session_id = session_id as i64;
+                return Ok((proposer, Logged::Sync { session_id }));
+            }
             other => return Err(format!("unknown entry origin {other}")),
         };
         let txn = Txn::from_log_bytes(rest).map_err(|e| format!("bad txn: {e}"))?;
-        Ok((proposer, Entry { origin, txn }))
+        Ok((proposer, Logged::Txn(Entry { origin, txn })))
     }
 }
 
@@ -99,20 +125,53 @@ fn take_u64(bytes: &[u8]) -> Result<(u64, &[u8]), String> {
 }
 
 /// The core's end of the log: encodes entries and queues them for the proposer task.
+///
+/// The proposer id is a generation: when the fate of proposed entries becomes unknown (the
+/// leader they were sent to failed), the proposer task draws a new id and the core drops
+/// the waiting markers of the old one (see `submit`). Entries of an old id that commit
+/// later are applied like anyone else's, without an answer.
 pub struct Proposer {
-    /// This process's proposer id (see the module header).
-    pub id: u64,
+    id: Arc<AtomicU64>,
     queue: mpsc::UnboundedSender<Vec<u8>>,
 }
 
 impl Proposer {
-    pub fn new(id: u64, queue: mpsc::UnboundedSender<Vec<u8>>) -> Proposer {
+    pub fn new(id: Arc<AtomicU64>, queue: mpsc::UnboundedSender<Vec<u8>>) -> Proposer {
         Proposer { id, queue }
     }
 
-    /// Queues the entry; returns its size in the log.
-    pub fn propose(&mut self, entry: Entry) -> usize {
-        let bytes = entry.to_log_bytes(self.id);
+    /// The id entries are proposed under now.
+    pub fn id(&self) -> u64 {
+        self.id.load(Ordering::Acquire)
+    }
+
+    /// Draws a new id; returns the one given up (`None` if it changed meanwhile, then
+    /// the proposer task gave it up and tells the core itself).
+    pub fn renew(&self) -> Option<u64> {
+        let old = self.id();
+        let fresh = loop {
+            let id: u64 = rand::random();
+            if id != old {
+                break id;
+            }
+        };
+        self.id
+            .compare_exchange(old, fresh, Ordering::AcqRel, Ordering::Acquire)
+            .ok()
+    }
+
+    /// Queues the entry under proposer id `id` (from [`Proposer::id`]); returns its size in
+    /// the log.
+    pub fn propose(&mut self, id: u64, entry: Entry) -> usize {
+        self.propose_bytes(entry.to_log_bytes(id))
+    }
+
+    /// Queues a sync barrier for `session_id` under proposer id `id`.
+    pub fn propose_sync(&mut self, id: u64, session_id: i64) -> usize {
+        self.propose_bytes(sync_log_bytes(id, session_id))
+    }
+
+    fn propose_bytes(&mut self, bytes: Vec<u8>) -> usize {
         let len = bytes.len();
         // The receiver lives until the log fails; the server stops then.
         let _ = self.queue.send(bytes);
@@ -120,42 +179,10 @@ impl Proposer {
     }
 }
 
-/// The proposer task: passes queued entries to Raft in order, as batches (group commit).
-/// While `MAX_BATCHES_IN_FLIGHT` batches are being logged it waits for the oldest, and the
-/// entries queued meanwhile form the next batch: under load one fsync covers many writes, and
-/// a lone write still goes out at once. Returns when Raft stops, which only a storage failure
-/// causes in a running server (`RaftNode::stopped` tells the server).
-pub async fn run_proposer(node: RaftNode, mut queue: mpsc::UnboundedReceiver<Vec<u8>>) {
-    let mut in_flight = VecDeque::new();
-    loop {
-        while in_flight.len() >= MAX_BATCHES_IN_FLIGHT {
-            let oldest: Applied = in_flight.pop_front().expect("non-empty");
-            if let Err(why) = oldest.wait().await {
-                tracing::warn!("a proposed batch was not applied: {why}");
-            }
-        }
-        let Some(first) = queue.recv().await else {
-            return;
-        };
-        let mut bytes = first.len();
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH_ENTRIES && bytes < MAX_BATCH_BYTES {
-            match queue.try_recv() {
-                Ok(next) => {
-                    bytes += next.len();
-                    batch.push(next);
-                }
-                Err(_) => break,
-            }
-        }
-        match node.propose(&batch).await {
-            Ok(applied) => in_flight.push_back(applied),
-            Err(e) => {
-                tracing::warn!("cannot propose: {e}");
-                return;
-            }
-        }
-    }
+/// The proposer id inside a logged entry's bytes (see the module header).
+pub fn proposer_of(bytes: &[u8]) -> Option<u64> {
+    let id = bytes.get(1..9)?;
+    Some(u64::from_le_bytes(id.try_into().expect("8 bytes")))
 }
 
 #[cfg(test)]
@@ -178,6 +205,9 @@ mod tests {
             let bytes = entry.to_log_bytes(0xfeed);
             let (proposer, back) = Entry::from_log_bytes(&bytes).unwrap();
             assert_eq!(proposer, 0xfeed);
+            let Logged::Txn(back) = back else {
+                panic!("a txn entry decoded as {back:?}")
+            };
             assert_eq!(back.origin, origin);
             assert_eq!(back.txn.to_log_bytes(), entry.txn.to_log_bytes());
             for cut in 0..bytes.len() {
@@ -188,5 +218,14 @@ mod tests {
             }
         }
         assert!(Entry::from_log_bytes(&[2, 0, 0]).is_err());
+        let sync = sync_log_bytes(9, -3);
+        assert_eq!(proposer_of(&sync), Some(9));
+        assert!(matches!(
+            Entry::from_log_bytes(&sync),
+            Ok((9, Logged::Sync { session_id: -3 }))
+        ));
+        for cut in 0..sync.len() {
+            assert!(Entry::from_log_bytes(&sync[..cut]).is_err(), "cut at {cut}");
+        }
     }
 }

@@ -95,7 +95,7 @@ impl Core {
                 let children = self.tree.get_ephemerals(session_id, &r.path);
                 reply::record(xid, zxid, &GetChildrenResponse { children })
             }
-            // Standalone: this server's tree is the whole committed state once the session's
+            // Standalone (an ensemble logs a sync, see `prep`): this server's tree is the whole committed state once the session's
             // earlier writes are answered, which the FIFO already guarantees.
             Request::Sync(r) => reply::record(
                 xid,

@@ -13,6 +13,8 @@ pub enum ReplyKind {
     Single(OpCode),
     /// The op code of every op of a `multi`, in order.
     Multi(Vec<OpCode>),
+    /// An ensemble's `sync` (through the log), with the path it named.
+    Sync(String),
 }
 
 pub fn frame_with(xid: i32, zxid: i64, err: ErrorCode, body: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
@@ -46,6 +48,9 @@ pub fn write_result(
     multi_failure: &[ErrorCode],
 ) -> Vec<u8> {
     match (kind, result) {
+        (ReplyKind::Sync(path), _) => {
+            record(xid, zxid, &corral_jute::SyncResponse { path: path.clone() })
+        }
         (ReplyKind::Multi(_), Err(_)) => {
             // A failed multi still answers Ok in the header; the per-op errors say what failed.
             let results: Vec<MultiResult> = multi_failure

@@ -51,15 +51,16 @@ impl Conn {
 
 /// A request waiting in its session's FIFO.
 pub enum Queued {
-    /// A write proposed to the log; answered when it commits.
+    /// A write proposed to the log under proposer id `proposer`; answered when it commits.
     Write {
         conn: ConnId,
         xid: i32,
         kind: ReplyKind,
         received: Instant,
+        proposer: u64,
     },
     /// The session's own creation, answered with a `ConnectResponse`.
-    Connect { conn: ConnId },
+    Connect { conn: ConnId, proposer: u64 },
     /// A read (or ping, sync, …) that must not overtake the writes ahead of it.
     Read {
         conn: ConnId,
@@ -73,6 +74,16 @@ pub enum Queued {
         xid: i32,
         err: ErrorCode,
     },
+}
+
+impl Queued {
+    /// The proposer id of a write or connect marker.
+    pub fn proposer(&self) -> Option<u64> {
+        match self {
+            Queued::Write { proposer, .. } | Queued::Connect { proposer, .. } => Some(*proposer),
+            Queued::Read { .. } | Queued::Failed { .. } => None,
+        }
+    }
 }
 
 pub struct Session {

@@ -1,0 +1,145 @@
+//! The core's part in an ensemble: who expires sessions, who serves, and what happens to
+//! writes whose outcome became unknown.
+//!
+//! - Only the leader expires sessions and removes containers and TTL nodes. Followers and
+//!   observers send the ids of sessions they heard from to the leader once a tick; a new
+//!   leader gives every session a fresh timeout before it expires any.
+//! - A member that stops serving (no quorum, see `ensemble::role`) closes every client
+//!   connection, refuses new sessions, and gives up its pending writes' proposer id.
+//! - Given-up writes (`CoreMsg::WritesLost`): the connections that waited for them are
+//!   closed and their FIFOs dropped; the entries, if they commit after all, are applied like
+//!   anyone else's.
+
+use std::time::Instant;
+
+use super::Core;
+use crate::ensemble::role::{Mode, RoleInfo};
+
+impl Core {
+    /// Whether this server expires sessions and reaps nodes: a standalone server or the
+    /// leader.
+    pub(super) fn leads(&self) -> bool {
+        self.ensemble
+            .as_ref()
+            .is_none_or(|e| e.role.mode == Mode::Leader && e.role.serving)
+    }
+
+    /// Whether this server may hand out sessions.
+    pub(crate) fn serving(&self) -> bool {
+        self.ensemble.as_ref().is_none_or(|e| e.role.serving)
+    }
+
+    /// Once a tick: the leader expires sessions; the others send their touches to it.
+    pub(super) fn tick(&mut self) {
+        if self.leads() {
+            self.expire_sessions();
+            return;
+        }
+        if let Some(e) = self.ensemble.as_mut() {
+            if !e.touched.is_empty() {
+                let ids: Vec<i64> = e.touched.drain().collect();
+                let _ = e.touches.send(ids);
+            }
+        }
+    }
+
+    /// Notes that a client of this server was heard from.
+    pub(super) fn heard_from(&mut self, session_id: i64, at: Instant) {
+        self.tracker.touch(session_id, at);
+        if let Some(e) = self.ensemble.as_mut() {
+            if e.role.mode != Mode::Leader {
+                e.touched.insert(session_id);
+            }
+        }
+    }
+
+    /// Touches sent by another member.
+    pub(super) fn touched_elsewhere(&mut self, ids: Vec<i64>) {
+        let now = Instant::now();
+        for id in ids {
+            if self.registry.sessions.get(&id).is_some_and(|s| !s.closing) {
+                self.tracker.touch(id, now);
+            }
+        }
+    }
+
+    pub(super) fn role_changed(&mut self, info: RoleInfo) {
+        let Some(e) = self.ensemble.as_mut() else {
+            return;
+        };
+        let before = std::mem::replace(&mut e.role, info.clone());
+        let now_leading = info.mode == Mode::Leader && info.serving;
+        let was_leading = before.mode == Mode::Leader && before.serving;
+        if now_leading && !was_leading {
+            // Sessions were tracked by the old leader: give each its full timeout again.
+            let now = Instant::now();
+            let sessions: Vec<(i64, u32)> = self
+                .registry
+                .sessions
+                .iter()
+                .filter(|(_, s)| !s.closing)
+                .map(|(id, s)| (*id, s.timeout_ms))
+                .collect();
+            tracing::info!(
+                sessions = sessions.len(),
+                "leading: every session gets a fresh timeout"
+            );
+            for (id, timeout_ms) in sessions {
+                self.tracker.add(id, timeout_ms, now);
+            }
+        }
+        if before.serving && !info.serving {
+            let conns: Vec<_> = self.registry.conns.keys().copied().collect();
+            tracing::warn!(
+                "not serving (no quorum): closing {} client connections",
+                conns.len()
+            );
+            for conn in conns {
+                self.close_conn(conn);
+            }
+            self.give_up_writes();
+        }
+    }
+
+    /// Gives up the current proposer id (see `submit`).
+    fn give_up_writes(&mut self) {
+        if let Some(old) = self.log.renew() {
+            self.writes_lost(old);
+        }
+    }
+
+    /// Drops what waited for entries proposed under `proposer`, closing their connections.
+    pub(super) fn writes_lost(&mut self, proposer: u64) {
+        let mut affected = Vec::new();
+        for (id, s) in &self.registry.sessions {
+            if s.fifo.iter().any(|q| q.proposer() == Some(proposer)) {
+                affected.push(*id);
+            }
+        }
+        if affected.is_empty() {
+            return;
+        }
+        tracing::info!(
+            sessions = affected.len(),
+            "writes in flight when the leader changed have an unknown outcome: closing their \
+             connections"
+        );
+        for id in affected {
+            let Some(s) = self.registry.sessions.get_mut(&id) else {
+                continue;
+            };
+            s.fifo.clear();
+            let conn = s.conn.take();
+            if self.tree.session(id).is_none() {
+                // Its creation was pending: if it commits after all, it is adopted then.
+                self.registry.sessions.remove(&id);
+            }
+            if let Some(conn) = conn {
+                if let Some(c) = self.registry.conns.get_mut(&conn) {
+                    c.session = None;
+                }
+                self.close_conn(conn);
+            }
+        }
+    }
+}
