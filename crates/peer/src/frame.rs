@@ -25,6 +25,11 @@ pub enum Kind {
     Forward,
     /// Ids of sessions that a member heard from, for the leader's expiry tracker.
     Touch,
+    /// Whether the member's group is initialized (a starting member asks, to tell a first
+    /// start of the ensemble from joining a running one). Answer: `[1]` or `[0]`.
+    Initialized,
+    /// A membership change (`reconfig`), for the leader to carry out.
+    Reconfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -17,17 +17,18 @@
 //!   header), their retention, and when the log may be purged.
 //! - [`network`]: Raft RPCs over `corral_peer` between an ensemble's members (and the
 //!   peerless network of a standalone member).
+//! - [`membership`]: `reconfig`'s membership changes (learners first, then joint consensus).
 //! - [`status`]: role, leader, quorum freshness and membership, as the server needs them.
 //! - `watchdog`: what openraft 0.9 does not do: stand again after a long leaderless spell,
 //!   add configured observers as learners.
 //! - [`dump`]: the log's chunk files read record by record without opening the log, as plain
 //!   values (`corral admin dump-log`, and the damage check before the log opens).
 //!
-//! Not here yet (roadmap): membership changes through reconfig.
 
 pub mod batch;
 pub mod dump;
 pub mod log_store;
+pub mod membership;
 pub mod network;
 pub mod node;
 pub mod schedule;
@@ -40,6 +41,7 @@ mod wal_types;
 mod watchdog;
 
 pub use log_store::{LogStore, LogStoreConfig};
+pub use membership::{ChangeError, MembershipChange};
 pub use node::{EnsembleConfig, NodeConfig, NodeError, RaftNode, Recovered, DEFAULT_SNAP_COUNT};
 pub use snapshot_store::{RaftMeta, SnapshotStore};
 pub use state_machine::{SmEvent, StateMachine};

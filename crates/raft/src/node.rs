@@ -93,7 +93,7 @@ pub enum NodeError {
 #[derive(Clone)]
 pub struct RaftNode {
     id: NodeId,
-    raft: Raft<TypeConfig>,
+    pub(crate) raft: Raft<TypeConfig>,
 }
 
 impl RaftNode {
@@ -182,7 +182,18 @@ impl RaftNode {
         let members = match &cfg.ensemble {
             None => Some(BTreeMap::from([(cfg.id, cfg.node.clone())])),
             // An observer waits to be added by a leader.
-            Some(e) => e.voters.contains_key(&cfg.id).then(|| e.voters.clone()),
+            Some(e) if !e.voters.contains_key(&cfg.id) => None,
+            // So does a member joining a running ensemble (or one that lost its data): the
+            // group exists, and its leader brings this member in.
+            Some(e) if !initialized && group_exists(cfg.id, e).await => {
+                tracing::info!(
+                    id = cfg.id,
+                    "the ensemble is already formed: waiting for its leader to bring this \
+                     member in"
+                );
+                None
+            }
+            Some(e) => Some(e.voters.clone()),
         };
         if let (false, Some(members)) = (initialized, members) {
             tracing::info!(
@@ -244,6 +255,12 @@ impl RaftNode {
             .map_err(|e| NodeError::Raft(e.to_string()))
     }
 
+    /// Whether this member's log holds a membership (the group is formed, as far as this
+    /// member knows).
+    pub async fn is_initialized(&self) -> bool {
+        self.raft.is_initialized().await.unwrap_or(false)
+    }
+
     /// Stands for election now (the ensemble's fast reaction to a leader that went away).
     pub async fn elect(&self) {
         let _ = self.raft.trigger().elect().await;
@@ -300,6 +317,43 @@ impl RaftNode {
     pub async fn shutdown(&self) {
         let _ = self.raft.shutdown().await;
     }
+}
+
+/// How long a starting member waits for each other member to say whether the group exists.
+const FORMED_ASK_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// Whether another member says the group is already initialized. Members that do not
+/// answer (down, or starting themselves) count as not initialized: at the very first start
+/// every voter then initializes the same membership, which openraft allows.
+async fn group_exists(me: NodeId, ensemble: &EnsembleConfig) -> bool {
+    let asks = ensemble
+        .voters
+        .iter()
+        .chain(ensemble.learners.iter())
+        .filter(|(id, _)| **id != me)
+        .map(|(_, node)| {
+            let client = corral_peer::PeerClient::new(&ensemble.cluster, me, &node.peer_addr);
+            async move {
+                let answer = client
+                    .call(corral_peer::Kind::Initialized, vec![], FORMED_ASK_TIMEOUT)
+                    .await;
+                matches!(answer.as_deref(), Ok([1]))
+            }
+        });
+    let answers = futures_join_all(asks).await;
+    answers.into_iter().any(|formed| formed)
+}
+
+/// Awaits every future (a handful, one per member), concurrently.
+async fn futures_join_all<F: std::future::Future<Output = bool> + Send + 'static>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<bool> {
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::with_capacity(handles.len());
+    for h in handles {
+        out.push(h.await.unwrap_or(false));
+    }
+    out
 }
 
 /// Election windows of an ensemble: voter number `rank` (in id order) waits

@@ -31,6 +31,8 @@ pub struct Status {
     pub last_applied_index: u64,
     pub voters: BTreeMap<NodeId, CorralNode>,
     pub learners: BTreeMap<NodeId, CorralNode>,
+    /// The log index of the membership in force (0: as first formed).
+    pub membership_index: u64,
     /// On a leader: the index each other member has matched.
     pub matched: BTreeMap<NodeId, u64>,
     /// Set once Raft has stopped for good.
@@ -81,6 +83,7 @@ impl Status {
             last_applied_index: m.last_applied.map_or(0, |l| l.index),
             voters,
             learners,
+            membership_index: m.membership_config.log_id().map_or(0, |l| l.index),
             matched,
             stopped: m.running_state.as_ref().err().map(|e| e.to_string()),
         }

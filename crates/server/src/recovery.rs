@@ -33,7 +33,7 @@ use crate::ensemble::handler::PeerHandler;
 use crate::ensemble::members::Member;
 use crate::ensemble::peers::{Peers, CLUSTER};
 use crate::ensemble::role::{self, LeaderContact, Mode, RoleInfo};
-use crate::ensemble::touch;
+use crate::ensemble::{reconfig, touch};
 use crate::limits;
 use crate::pipeline::propose::Proposer;
 use crate::pipeline::submit::Submitter;
@@ -104,6 +104,7 @@ pub async fn start(cfg: Arc<Config>) -> Result<Started, StartError> {
         cfg.min_free_disk_bytes,
     );
     let (touch_tx, touch_rx) = mpsc::unbounded_channel();
+    let (reconfig_tx, reconfig_rx) = mpsc::unbounded_channel();
     let ensemble_state = ensemble.as_ref().map(|e| EnsembleState {
         my_id: e.my_id,
         role: RoleInfo {
@@ -118,7 +119,7 @@ pub async fn start(cfg: Arc<Config>) -> Result<Started, StartError> {
         },
         touched: Default::default(),
         touches: touch_tx.clone(),
-        members: e.members.values().map(|m| m.config_line()).collect(),
+        reconfigs: reconfig_tx.clone(),
     });
     let core = Core::new(cfg.clone(), tree, proposer, disk, ensemble_state);
     let (inbox, inbox_rx) = mpsc::channel(limits::CORE_QUEUE_LEN);
@@ -204,7 +205,13 @@ pub async fn start(cfg: Arc<Config>) -> Result<Started, StartError> {
                 contact: contact.clone(),
             });
             tokio::spawn(corral_peer::serve(listener, CLUSTER.to_string(), handler));
-            tokio::spawn(touch::run(node.clone(), peers, touch_rx));
+            tokio::spawn(touch::run(node.clone(), peers.clone(), touch_rx));
+            tokio::spawn(reconfig::run(
+                node.clone(),
+                peers,
+                reconfig_rx,
+                inbox.clone(),
+            ));
             let at_start = node.status().get().last_log_index;
             tokio::spawn(role::watch(node.clone(), contact, inbox.clone(), at_start));
             tracing::info!(

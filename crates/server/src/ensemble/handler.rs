@@ -58,6 +58,11 @@ impl Handler for PeerHandler {
                         Err(e) => ready(Err(e.to_string())),
                     }
                 }
+                Kind::Initialized => ready(Ok(vec![self.node.is_initialized().await as u8])),
+                Kind::Reconfig => {
+                    let node = self.node.clone();
+                    Box::pin(async move { Ok(node.handle_change(&body).await) }) as Pending
+                }
                 Kind::Touch => match decode_ids(&body) {
                     Ok(ids) => {
                         let _ = self.core.send(CoreMsg::Touch(ids)).await;

@@ -6,10 +6,12 @@
 //!   observers (logged in the order they arrive), and session touches for the leader.
 //! - [`role`]: leader, follower or observer, and whether this member may serve clients
 //!   (it knows a leader that hears from a quorum); the core is told on every change.
+//! - [`reconfig`]: `reconfig` requests carried out by the leader; `/zookeeper/config`'s text.
 //! - [`touch`]: followers send the ids of sessions they heard from to the leader, per tick.
 
 pub mod handler;
 pub mod members;
 pub mod peers;
+pub mod reconfig;
 pub mod role;
 pub mod touch;

@@ -134,7 +134,7 @@ impl Core {
     }
 
     /// Answers queued reads of a session until the next uncommitted write.
-    fn release_reads(&mut self, session_id: i64) {
+    pub(super) fn release_reads(&mut self, session_id: i64) {
         loop {
             let Some(session) = self.registry.sessions.get_mut(&session_id) else {
                 return;

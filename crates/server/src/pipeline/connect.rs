@@ -68,6 +68,7 @@ impl Core {
                     proposer,
                 }]),
                 closing: false,
+                held: None,
             },
         );
         if let Some(c) = self.registry.conns.get_mut(&conn_id) {
@@ -212,6 +213,7 @@ impl Core {
                 conn: None,
                 fifo: VecDeque::new(),
                 closing: false,
+                held: None,
             },
         );
         self.tracker.add(session_id, timeout_ms, Instant::now());

@@ -15,6 +15,7 @@ mod connect;
 mod prep;
 pub mod propose;
 mod read;
+pub mod reconfig;
 pub mod reply;
 mod role;
 pub mod submit;
@@ -63,6 +64,12 @@ pub enum CoreMsg {
     Touch(Vec<i64>),
     /// Entries proposed under this proposer id may or may not commit (`submit`).
     WritesLost { proposer: u64 },
+    /// The leader decided a reconfig (`ensemble::reconfig`).
+    Reconfigured {
+        session_id: i64,
+        proposer: u64,
+        outcome: crate::ensemble::reconfig::Outcome,
+    },
 }
 
 /// The server id a standalone ZooKeeper puts in the top byte of its session ids.
@@ -75,8 +82,8 @@ pub struct EnsembleState {
     /// Sessions heard from since the last tick, for the leader (followers only).
     pub touched: HashSet<i64>,
     pub touches: mpsc::UnboundedSender<Vec<i64>>,
-    /// The `server.N` lines, for `conf` and `/zookeeper/config`.
-    pub members: Vec<String>,
+    /// Reconfig requests, for the task that has the leader carry them out.
+    pub reconfigs: mpsc::UnboundedSender<crate::ensemble::reconfig::Job>,
 }
 
 /// Messages the core handles before it looks at timers and commits again.
@@ -188,6 +195,11 @@ impl Core {
             CoreMsg::Role(info) => self.role_changed(info),
             CoreMsg::Touch(ids) => self.touched_elsewhere(ids),
             CoreMsg::WritesLost { proposer } => self.writes_lost(proposer),
+            CoreMsg::Reconfigured {
+                session_id,
+                proposer,
+                outcome,
+            } => self.reconfigured(session_id, proposer, outcome),
         }
     }
 

@@ -16,6 +16,7 @@ use corral_jute::{
 use super::propose::{Entry, Origin};
 use super::reply::{self, ReplyKind};
 use super::{wall_clock_ms, Core};
+use crate::session::registry::Held;
 use crate::session::Queued;
 use crate::watch::ConnId;
 
@@ -33,8 +34,20 @@ impl Core {
             return;
         };
         self.heard_from(session_id, received);
+        self.run_request(conn_id, session_id, xid, req, received);
+    }
+
+    /// A request of a live connection's session (also a held one taken up again).
+    pub(super) fn run_request(
+        &mut self,
+        conn_id: ConnId,
+        session_id: i64,
+        xid: i32,
+        req: Request,
+        received: Instant,
+    ) {
         let zxid = self.tree.last_zxid();
-        let Some(session) = self.registry.sessions.get(&session_id) else {
+        let Some(session) = self.registry.sessions.get_mut(&session_id) else {
             self.send(
                 conn_id,
                 reply::error(xid, zxid, ErrorCode::SessionExpired),
@@ -56,8 +69,21 @@ impl Core {
             );
             return;
         }
+        if let Some(held) = session.held.as_mut() {
+            held.push_back(Held {
+                conn: conn_id,
+                xid,
+                req,
+                received,
+            });
+            return;
+        }
         if let Request::Auth(packet) = req {
             self.auth(conn_id, packet);
+            return;
+        }
+        if let (Request::Reconfig(r), true) = (&req, self.reconfig_allowed()) {
+            self.reconfig(conn_id, session_id, xid, r, received);
             return;
         }
         if let (Request::Sync(r), Some(_)) = (&req, &self.ensemble) {
@@ -161,7 +187,7 @@ impl Core {
 
     /// Answers a read (or a request refused before the log) now, or queues it behind its
     /// session's uncommitted writes.
-    fn enqueue_read(&mut self, session_id: i64, item: Queued) {
+    pub(super) fn enqueue_read(&mut self, session_id: i64, item: Queued) {
         let session = self
             .registry
             .sessions

@@ -15,6 +15,8 @@ pub enum ReplyKind {
     Multi(Vec<OpCode>),
     /// An ensemble's `sync` (through the log), with the path it named.
     Sync(String),
+    /// A `reconfig`: answered with the new `/zookeeper/config` data and its Stat.
+    Reconfig(Vec<u8>),
 }
 
 pub fn frame_with(xid: i32, zxid: i64, err: ErrorCode, body: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
@@ -75,7 +77,17 @@ pub fn write_result(
         (ReplyKind::Single(op), Ok(r)) => frame_with(xid, zxid, ErrorCode::Ok, |out| {
             single_body(*op, r, out);
         }),
-        (ReplyKind::Multi(_), Ok(_)) => error(xid, zxid, ErrorCode::SystemError),
+        (ReplyKind::Reconfig(data), Ok(OpResult::SetData { stat })) => record(
+            xid,
+            zxid,
+            &corral_jute::GetDataResponse {
+                data: Some(data.clone()),
+                stat: stat.clone(),
+            },
+        ),
+        (ReplyKind::Multi(_) | ReplyKind::Reconfig(_), Ok(_)) => {
+            error(xid, zxid, ErrorCode::SystemError)
+        }
     }
 }
 

@@ -92,6 +92,17 @@ pub struct Session {
     pub fifo: VecDeque<Queued>,
     /// Set once a close (by the client or by expiry) is proposed: further requests fail.
     pub closing: bool,
+    /// While a `reconfig` of this session is carried out: the requests that came after it,
+    /// taken up again in order once it is decided (they must not be logged before it).
+    pub held: Option<VecDeque<Held>>,
+}
+
+/// A request waiting for its session's `reconfig` to be decided.
+pub struct Held {
+    pub conn: ConnId,
+    pub xid: i32,
+    pub req: Request,
+    pub received: Instant,
 }
 
 #[derive(Default)]
