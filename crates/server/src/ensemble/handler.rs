@@ -20,9 +20,9 @@ pub struct PeerHandler {
 
 /// After the leader's connection ends, how long to wait for it to come back (openraft
 /// re-dials when it rebuilds a replication stream) before taking it for dead.
-const LEADER_GONE_GRACE: Duration = Duration::from_millis(250);
+const LEADER_GONE_GRACE: Duration = Duration::from_millis(150);
 /// Added per voter rank, so that the survivors do not all stand at once.
-const LEADER_GONE_RANK_STEP: Duration = Duration::from_millis(150);
+const LEADER_GONE_RANK_STEP: Duration = Duration::from_millis(100);
 
 fn ready(result: Result<Vec<u8>, String>) -> Pending {
     Box::pin(async move { result })

@@ -94,7 +94,7 @@ impl Default for LeaderContact {
 }
 
 /// How often the role is re-evaluated (Raft's metrics change all the time; a poll is enough).
-const POLL: Duration = Duration::from_millis(50);
+const POLL: Duration = Duration::from_millis(20);
 
 /// Tells the core the role whenever it changes, until Raft or the core is gone.
 pub async fn watch(
@@ -137,7 +137,9 @@ pub async fn watch(
 
 fn role_of(st: &Status, contact: &LeaderContact, caught_up: bool) -> RoleInfo {
     let window = Duration::from_millis(corral_raft::node::election_timeout_max_ms(st.voters.len()));
-    let observer = st.learners.contains_key(&st.id) || !st.voters.contains_key(&st.id);
+    // Not among the voters of a known membership: an observer (or a removed member).
+    let observer = st.learners.contains_key(&st.id)
+        || (!st.voters.is_empty() && !st.voters.contains_key(&st.id));
     let (mode, fresh) = match st.role {
         RaftRole::Leader => (
             Mode::Leader,
