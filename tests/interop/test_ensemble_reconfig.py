@@ -1,10 +1,13 @@
 """Dynamic reconfiguration (`reconfig`, reconfigEnabled=true) of a running ensemble with
-kazoo: remove a member and add it back, add a new member, refusals (no permission, a stale
-config version), and `/zookeeper/config` showing the membership on every member. The same
+kazoo and zkCli.sh: remove a member and add it back, add a new member, refusals (no
+permission, a stale config version), and `/zookeeper/config` (zkCli's `config`) showing the
+membership on every member. The same
 tests run against Apache ZooKeeper 3.8 (CORRAL_TEST_TARGET=zookeeper)."""
 
 import os
+import shutil
 import sys
+from types import SimpleNamespace
 
 import pytest
 from kazoo.exceptions import BadVersionError, NoAuthError
@@ -14,6 +17,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 import ensemble  # noqa: E402
 from test_ensemble import FAILOVER_S, await_until, client, write_until_acked  # noqa: E402,F401
+from test_zkcli import ZKCLI, ZkCli  # noqa: E402
 
 SUPER_ID = make_digest_acl("super", "secret").id.id
 RECONFIG_CFG = {
@@ -103,3 +107,25 @@ def test_reconfig_needs_permission_and_the_current_version(start_ensemble, clien
                        from_config=0x7777)
     # Nothing changed: every member still answers as part of a three-member ensemble.
     assert sorted(ens.modes().values()) == ["follower", "follower", "leader"]
+
+
+@pytest.mark.skipif(not os.path.exists(ZKCLI) or not shutil.which("java"),
+                    reason="zkCli.sh (Debian package zookeeper) is not installed")
+def test_zkcli_config_and_incremental_reconfig(start_ensemble):
+    ens = start_ensemble(voters=3, extra_cfg=RECONFIG_CFG)
+    leader = ens.leader(FAILOVER_S)
+    gone = next(m for m in ens.members if m is not leader)
+    stays = sorted(m.id for m in ens.members if m is not gone)
+    # Connected to members that stay, so the shell's session is not on the one removed.
+    cli = ZkCli(SimpleNamespace(hosts=",".join(ens.member(i).host for i in stays)))
+    try:
+        # The configuration is in /zookeeper/config from the start, before any reconfig.
+        assert server_ids("\n".join(cli.run("config"))) == [1, 2, 3]
+        cli.run("addauth digest super:secret")
+        removed = cli.run(f"reconfig -remove {gone.id}")
+        assert server_ids("\n".join(removed)) == stays, removed
+        added = cli.run(f"reconfig -add {gone.server_line()}")
+        assert server_ids("\n".join(added)) == [1, 2, 3], added
+        assert server_ids("\n".join(cli.run("config"))) == [1, 2, 3]
+    finally:
+        cli.quit()

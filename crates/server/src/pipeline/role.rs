@@ -12,7 +12,14 @@
 
 use std::time::Instant;
 
-use super::Core;
+use corral_datatree::{Txn, TxnOp};
+use corral_jute::Id;
+
+use super::propose::{Entry, Origin};
+use super::reconfig::CONFIG_NODE;
+use super::{wall_clock_ms, Core};
+use crate::ensemble::members::Member;
+use crate::ensemble::reconfig::config_text;
 use crate::ensemble::role::{Mode, RoleInfo};
 
 impl Core {
@@ -87,6 +94,7 @@ impl Core {
             for (id, timeout_ms) in sessions {
                 self.tracker.add(id, timeout_ms, now);
             }
+            self.publish_first_config();
         }
         if before.serving && !info.serving {
             let conns: Vec<_> = self.registry.conns.keys().copied().collect();
@@ -99,6 +107,33 @@ impl Core {
             }
             self.give_up_writes();
         }
+    }
+
+    /// The first leader of an ensemble writes zoo.cfg's `server.N` lines into
+    /// `/zookeeper/config` (logged, so every member shows them), as ZooKeeper shows its
+    /// configuration there from the start; a reconfig replaces them later.
+    fn publish_first_config(&mut self) {
+        let empty = self
+            .tree
+            .node(CONFIG_NODE)
+            .is_some_and(|n| n.data().is_none_or(<[u8]>::is_empty));
+        if !empty {
+            return;
+        }
+        let lines: Vec<String> = self.cfg.servers.values().map(Member::config_line).collect();
+        self.propose(Entry {
+            origin: Origin::Internal,
+            txn: Txn {
+                session_id: 0,
+                time_ms: wall_clock_ms(),
+                auth: vec![Id::new("super", "")],
+                op: TxnOp::SetData {
+                    path: CONFIG_NODE.to_string(),
+                    data: Some(config_text(&lines, 0)),
+                    version: -1,
+                },
+            },
+        });
     }
 
     /// Gives up the current proposer id (see `submit`).
