@@ -115,6 +115,11 @@ def test_ensemble_elects_exactly_one_leader(start_ensemble, voters):
     time.sleep(1.0)
     assert ens.modes() == modes
     assert ens.leader(FAILOVER_S) is leader
+    if ens.kind == "corral":
+        # corral's srvr and mntr also name the leader (ZooKeeper's do not).
+        for m in ens.members:
+            assert f"\nLeader: {leader.id}\n" in m.srvr(), m
+            assert f"zk_leader_id\t{leader.id}\n" in four_letter(m.port, "mntr"), m
 
 
 # ---------------------------------------------------------------- reads and writes

@@ -84,6 +84,10 @@ impl Core {
         let _ = writeln!(s, "Outstanding: {}", self.outstanding());
         let _ = writeln!(s, "Zxid: {:#x}", self.tree.last_zxid());
         let _ = writeln!(s, "Mode: {}", self.mode().name());
+        if let Some(leader) = self.ensemble.as_ref().and_then(|e| e.role.leader) {
+            // corral's addition (ZooKeeper names no leader here); after Mode, which scripts read.
+            let _ = writeln!(s, "Leader: {leader}");
+        }
         let _ = writeln!(s, "Node count: {}", self.tree.node_count());
         s
     }
@@ -127,6 +131,9 @@ impl Core {
             ("zk_last_proposal_size", "-1".into()),
         ];
         let mut rows = rows;
+        if let Some(leader) = self.ensemble.as_ref().and_then(|e| e.role.leader) {
+            rows.push(("zk_leader_id", leader.to_string()));
+        }
         if let Some(e) = self
             .ensemble
             .as_ref()
