@@ -40,6 +40,7 @@ from kazoo.retry import KazooRetry
 
 import ensemble_net as ensemble
 import servers
+from kazoo_ext import stop
 
 SIDS = (1, 2, 3)
 PEER_NET = "10.77.0"
@@ -191,13 +192,6 @@ def client(hosts):
                     command_retry={"max_tries": 0})
     c.start(timeout=15)
     return c
-
-
-def stop(c):
-    try:
-        c.stop()
-    finally:
-        c.close()
 
 
 class MinorityWriter(threading.Thread):
