@@ -17,7 +17,6 @@
 # under /var/tmp) for data and logs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-repo="$(pwd)"
 # shellcheck source=scripts/bench-lib.sh
 source scripts/bench-lib.sh
 
@@ -27,17 +26,8 @@ WARMUP="${WARMUP:-2}"
 POPULATE="${POPULATE:-1000000}"
 SNAP_COUNT="${SNAP_COUNT:-2000}"
 START_LIMIT=600        # seconds a (re)start may take, 1M znodes included
-BENCH="$repo/target/release/corral"
 
-work="${BENCH_DIR:-$(mktemp -d /var/tmp/corral-bench.XXXXXX)}"
-mkdir -p "$work"
-results="$work/results.txt"
-: >"$results"
-# On exit, kill -9 the servers this script started and has not stopped (its own jobs only).
-cleanup() {
-  for p in $(jobs -p); do kill -9 "$p" 2>/dev/null || true; done
-}
-trap cleanup EXIT
+bench_workdir corral-bench
 
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
@@ -54,16 +44,11 @@ bench() {
   if [ -n "$json" ]; then echo "$target $json" >>"$results"; fi
 }
 
-say "machine"
-date -u
-nproc
-lscpu | grep -m1 'Model name' || true
+say_machine
 df -h "$work" | tail -1
-java -version 2>&1 | head -1
 echo "corral $(git rev-parse --short HEAD); data and logs in $work"
 
-say "cargo build --release -j2"
-timeout 3600 cargo build --release -j2 --locked -p corral
+build_corral
 
 if [ "${SKIP_PART1:-0}" != 1 ]; then
 say "part 1: create and set, corral and ZooKeeper alternately, $ROUNDS rounds"

@@ -12,7 +12,6 @@
 # run), BENCH_DIR (a fresh directory under /var/tmp) for data and logs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-repo="$(pwd)"
 # shellcheck source=scripts/bench-lib.sh
 source scripts/bench-lib.sh
 
@@ -21,26 +20,12 @@ HANDOFFS="${HANDOFFS:-20}"
 CONTENDERS="${CONTENDERS:-10 1000 10000}"
 RUN_LIMIT="${RUN_LIMIT:-900}"
 START_LIMIT=120
-BENCH="$repo/target/release/corral"
 
-work="${BENCH_DIR:-$(mktemp -d /var/tmp/corral-bench-election.XXXXXX)}"
-mkdir -p "$work"
-results="$work/results.txt"
-: >"$results"
-cleanup() {
-  for p in $(jobs -p); do kill -9 "$p" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-
-say "machine"
-date -u
-nproc
-lscpu | grep -m1 'Model name' || true
-java -version 2>&1 | head -1
+bench_workdir corral-bench-election
+say_machine
 echo "open files: $(ulimit -n); corral $(git rev-parse --short HEAD); data and logs in $work"
 
-say "cargo build --release -j2"
-timeout 3600 cargo build --release -j2 --locked -p corral
+build_corral
 
 start_both "$work"
 

@@ -21,7 +21,6 @@
 # BENCH_DIR (a fresh directory under /var/tmp) for data and logs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-repo="$(pwd)"
 # shellcheck source=scripts/bench-lib.sh
 source scripts/bench-lib.sh
 
@@ -38,30 +37,14 @@ if ((ROUNDS < 5)); then
   exit 2
 fi
 
-work="${BENCH_DIR:-$(mktemp -d /var/tmp/corral-bench-failover.XXXXXX)}"
-mkdir -p "$work"
-results="$work/results.txt"
-: >"$results"
-cleanup() {
-  for p in $(jobs -p); do kill -9 "$p" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-
-say "machine"
-date -u
-nproc
-lscpu | grep -m1 'Model name' || true
-java -version 2>&1 | head -1
+bench_workdir corral-bench-failover
+say_machine
 echo "corral $(git rev-parse --short HEAD); data and logs in $work"
 echo "load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 kinds=()
 if [ "$SKIP_CORRAL" != 1 ]; then
-  if [ -z "${BENCH:-}" ]; then
-    say "cargo build --release -j2"
-    timeout 3600 cargo build --release -j2 --locked -p corral
-    BENCH="$repo/target/release/corral"
-  fi
+  [ -n "${BENCH:-}" ] || build_corral
   echo "corral binary: $BENCH"
   kinds+=(corral)
 fi

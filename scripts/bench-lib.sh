@@ -1,11 +1,43 @@
-# Helpers of the benchmark scripts (sourced; run from the repository root): free ports,
-# zoo.cfg, starting corral or Apache ZooKeeper 3.8 (Debian's package), waiting for a read.
+# Helpers of the benchmark scripts (sourced; run from the repository root): their work
+# directory, the machine header, the corral build, free ports, zoo.cfg, starting corral or
+# Apache ZooKeeper 3.8 (Debian's package), waiting for a read.
 # start_server runs "$BENCH" (the corral binary) for corral.
 
 ZK_CLASSPATH="$(printf '/usr/share/java/%s.jar:' zookeeper zookeeper-jute slf4j-api slf4j-simple)"
 ZK_CLASSPATH="${ZK_CLASSPATH%:}"
 
 say() { printf '\n== %s\n' "$*"; }
+
+# bench_workdir NAME: sets $work (BENCH_DIR, or a fresh /var/tmp/NAME.XXXXXX) and an empty
+# $results file in it. On exit, kill -9 the servers the script started and has not stopped
+# (its own jobs only), so that a failed step leaves nothing running.
+bench_workdir() {
+  work="${BENCH_DIR:-$(mktemp -d "/var/tmp/$1.XXXXXX")}"
+  mkdir -p "$work"
+  results="$work/results.txt"
+  : >"$results"
+  trap kill_jobs EXIT
+}
+
+kill_jobs() {
+  for p in $(jobs -p); do kill -9 "$p" 2>/dev/null || true; done
+}
+
+# say_machine: what the numbers were measured on; the script adds its own lines after it.
+say_machine() {
+  say "machine"
+  date -u
+  nproc
+  lscpu | grep -m1 'Model name' || true
+  java -version 2>&1 | head -1
+}
+
+# build_corral: the release binary, time-limited; sets BENCH to it.
+build_corral() {
+  say "cargo build --release -j2"
+  timeout 3600 cargo build --release -j2 --locked -p corral
+  BENCH="$(pwd)/target/release/corral"
+}
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

@@ -1,5 +1,6 @@
 """Leader failover of a 3-member ensemble, corral or Apache ZooKeeper 3.8 (Debian's package), on
-127.0.0.1 with fsync on: the helper of scripts/bench-failover.sh (run by hand, not a test).
+127.0.0.1 with fsync on, started by tests/interop/ensemble.py: the helper of
+scripts/bench-failover.sh (run by hand, not a test).
 
 One writer (the byte-level client of tests/interop/zkwire.py, one request outstanding, a
 session resumed on reconnect as real clients do) connected to the two followers sends setData
@@ -23,7 +24,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
                                 "interop"))
-import ensemble_net as ensemble  # noqa: E402
+import ensemble  # noqa: E402
 import servers  # noqa: E402
 import zkwire  # noqa: E402
 
@@ -151,7 +152,7 @@ class Writer(threading.Thread):
 
 
 def create_path(member):
-    s = zkwire.RawSession(member.client_host, member.client_port)
+    s = zkwire.RawSession(member.client_ip, member.port)
     try:
         _zxid, err, _ = s.call(zkwire.OP_CREATE, zkwire.create_body(PATH, b"0"))
         assert err in (0, -110), f"create {PATH}: error {err}"  # -110: NodeExists
@@ -178,21 +179,18 @@ def main():
                     help="print the writer's connections and replies of each failover")
     a = ap.parse_args()
 
-    peers = [(sid, "127.0.0.1", servers.free_port(), servers.free_port(), "127.0.0.1",
-              servers.free_port()) for sid in (1, 2, 3)]
-    ens = ensemble.create(a.kind, a.dir, peers,
-                          extra_cfg={"tickTime": "2000", "initLimit": "10", "syncLimit": "5"},
-                          corral_bin=a.bench, zk_jvm=ensemble.ZK_BENCH_JVM)
+    ens = ensemble.Ensemble(a.kind, 3, workdir=a.dir,
+                            extra_cfg={"tickTime": "2000", "initLimit": "10", "syncLimit": "5"},
+                            corral_bin=a.bench, zk_jvm=ensemble.ZK_BENCH_JVM)
     times, rows = [], []
     try:
-        for m in ens.members:
-            m.spawn()
-        leader, _ = ens.wait_whole(a.start_limit, converged=True)
-        create_path(ens.by_sid(leader))
+        ens.start(a.start_limit)
+        create_path(ens.wait_whole(a.start_limit, converged=True))
         for rnd in range(1, a.rounds + 1):
-            leader, modes = ens.wait_whole(a.start_limit, converged=True)
-            followers = [m for m in ens.members if m.sid != leader]
-            w = Writer([(m.client_host, m.client_port) for m in followers])
+            leader = ens.wait_whole(a.start_limit, converged=True)
+            zxid = leader.zxid()
+            followers = [m for m in ens.members if m is not leader]
+            w = Writer([(m.client_ip, m.port) for m in followers])
             w.trace = [] if a.trace else None
             w.start()
             settle = a.warmup if rnd == 1 else 1.0
@@ -203,33 +201,32 @@ def main():
             load = loadavg()
             t_kill = time.monotonic()
             w.arm(t_kill)
-            ens.by_sid(leader).kill()
+            leader.kill()
             ok = w.wait_first_ack(a.round_limit)
             w.close()
             if w.error is not None:
                 raise w.error
             if not ok:
                 raise AssertionError(f"round {rnd}: no write acknowledged within "
-                                     f"{a.round_limit}s of killing leader {leader}\n"
-                                     f"{ens.describe()}")
+                                     f"{a.round_limit}s of killing leader {leader.id}\n"
+                                     f"{ens.log_tails(3000)}")
             ms = (w.first_ack - t_kill) * 1000
             for t, what in (w.trace or []):
                 if t >= t_kill - 0.01:
                     print(f"  {(t - t_kill) * 1000:8.1f} ms  {what}")
             times.append(ms)
-            new = ens.modes()
-            new_leader = [s for s, r in new.items() if r["mode"] == "leader"]
-            rows.append({"round": rnd, "killed": leader, "new_leader": new_leader,
+            new_leader = [s for s, mode in ens.modes().items() if mode == "leader"]
+            rows.append({"round": rnd, "killed": leader.id, "new_leader": new_leader,
                          "ms": round(ms, 1), "reconnects": w.reconnects,
                          "acked_before_kill": before, "load": load})
-            print(f"{a.kind} round {rnd}: killed leader {leader} (zxid "
-                  f"{hex(modes[leader]['zxid'])}), first acknowledged write {ms:.0f} ms after "
+            print(f"{a.kind} round {rnd}: killed leader {leader.id} (zxid "
+                  f"{zxid and hex(zxid)}), first acknowledged write {ms:.0f} ms after "
                   f"the kill, new leader {new_leader}, {w.reconnects} reconnects, "
                   f"{before} writes acked before (load {load})", flush=True)
-            ens.by_sid(leader).spawn()
+            leader.restart(wait=False)
         ens.wait_whole(a.start_limit, converged=True)
     finally:
-        ens.stop(remove=False)
+        ens.stop()
     print(json.dumps({"kind": a.kind, "rounds": [round(t, 1) for t in times],
                       "median_ms": round(statistics.median(times), 1), "detail": rows}))
 

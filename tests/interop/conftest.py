@@ -89,16 +89,19 @@ def server(start_server):
 @pytest.fixture
 def make_client(request):
     """`make_client(**kazoo_kwargs)` returns a connected KazooClient on the `server` fixture
-    (or on `hosts=`), stopped and closed at teardown."""
+    (or on `hosts=`), stopped and closed at teardown. A few reconnect attempts unless
+    `connection_retry` says otherwise; `connect_timeout_s` bounds the first connection."""
     clients = []
 
-    def make(hosts=None, timeout=10.0, **kwargs):
+    def make(hosts=None, timeout=10.0, connection_retry=None,
+             connect_timeout_s=CONNECT_TIMEOUT_S, **kwargs):
         hosts = hosts or request.getfixturevalue("server").hosts
         c = KazooClient(hosts=hosts, timeout=timeout,
-                        connection_retry={"max_tries": 3, "delay": 0.1, "max_delay": 1},
+                        connection_retry=connection_retry or {"max_tries": 3, "delay": 0.1,
+                                                              "max_delay": 1},
                         command_retry={"max_tries": 0}, **kwargs)
         clients.append(c)
-        c.start(timeout=CONNECT_TIMEOUT_S)
+        c.start(timeout=connect_timeout_s)
         return c
 
     yield make

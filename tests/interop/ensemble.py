@@ -1,8 +1,10 @@
-"""Starts replicated ensembles for the interop tests: corral members, or Apache ZooKeeper 3.8
-quorum peers (Debian's package) as the reference. Both read the same zoo.cfg: every member gets
-its own directory with a zoo.cfg naming all members (`server.N=` lines), its own clientPort,
-and a dataDir holding `myid`. Members listen on free ports of 127.0.0.1 below the kernel's
-ephemeral range (see member_port).
+"""Starts replicated ensembles: corral members, or Apache ZooKeeper 3.8 quorum peers (Debian's
+package) as the reference. Both read the same zoo.cfg: every member gets its own directory with
+a zoo.cfg naming all members (`server.N=` lines), its own clientPort, and a dataDir holding
+`myid`. By default (LOOPBACK) members listen on free ports of 127.0.0.1 below the kernel's
+ephemeral range (see member_port); a `net` can instead run each member behind a command prefix
+(e.g. `ip netns exec NS`) on its own addresses, as test_partition.py does. The harness of the
+ensemble tests and of scripts/bench_failover.py (which asks for ZK_BENCH_JVM: fsync on).
 
 A member's state comes from the `srvr` four-letter word: `Mode: leader|follower|observer`, or
 `This ZooKeeper instance is not currently serving requests` while it has no quorum."""
@@ -37,13 +39,22 @@ FOUR_LETTER_NOISE = re.compile(r"Processing (srvr|cons) command from")
 # zoo.cfg keys ZooKeeper reads only as Java system properties (corral reads them from zoo.cfg).
 ZK_SYSTEM_PROPERTIES = {"snapCount": "zookeeper.snapCount",
                         **{k: k for k in servers.ZK_SYSTEM_PROPERTY_KEYS}}
+# As servers.start_zookeeper: a quick JVM start. No fsync: SIGKILL ends the process, not the
+# machine, so whatever was written is still in the page cache.
+# ZooKeeper's election waits up to maxNotificationInterval (60 s by default, doubling from
+# 200 ms) between rounds of notifications while it hears nothing; a member that waited out a
+# lost quorum could then take up to a minute to notice a restarted peer.
+ZK_TEST_JVM = ["-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+               "-Dzookeeper.forceSync=no", "-Dzookeeper.fastleader.maxNotificationInterval=2000"]
+# What the benchmarks use (bench-lib.sh): default GC, JIT and election backoff, fsync on.
+ZK_BENCH_JVM = ["-Xmx4g", "-Dzookeeper.forceSync=yes"]
 
 
-def srvr(port, timeout_s=3.0):
-    """The `srvr` output of the member on `port`, or None when it does not answer (dead,
-    still starting, or closing the connection without a word)."""
+def srvr(port, timeout_s=3.0, host="127.0.0.1"):
+    """The `srvr` output of the member on `host`:`port`, or None when it does not answer
+    (dead, still starting, or closing the connection without a word)."""
     try:
-        return zkwire.four_letter(port, "srvr", timeout_s=timeout_s)
+        return zkwire.four_letter(port, "srvr", timeout_s=timeout_s, host=host)
     except OSError:
         return None
 
@@ -96,23 +107,51 @@ def member_port():
     raise RuntimeError(f"no free port found in 10000-{low}")
 
 
-class Member:
-    """One member of an ensemble: `id` (its myid), `port` (client), `peer_port`,
-    `election_port`, `workdir`; it runs until kill() or stop()."""
+def summary(states):
+    """{id: (mode, zxid in hex)} of `states` ({id: Member.state()}), for messages."""
+    return {sid: (mode, zxid and hex(zxid)) for sid, (mode, zxid) in states.items()}
 
-    def __init__(self, ensemble, sid, observer):
+
+class Loopback:
+    """Where members run unless told otherwise: in this network namespace (no command
+    prefix), all on 127.0.0.1, each on its own ports. A `net` given to Ensemble answers the
+    same four questions per member id."""
+
+    def prefix(self, sid):
+        return ()
+
+    def peer_ip(self, sid):
+        return "127.0.0.1"
+
+    def client_ip(self, sid):
+        return "127.0.0.1"
+
+    def ports(self, sid):
+        """(client, peer, election) ports: one address, so each member needs its own."""
+        return member_port(), member_port(), member_port()
+
+
+LOOPBACK = Loopback()
+
+
+class Member:
+    """One member of an ensemble: `id` (its myid), `client_ip` and `port` (client), `host`
+    (both, for a connect string), `peer_ip`, `peer_port`, `election_port`, `workdir`; it runs
+    until kill() or stop()."""
+
+    def __init__(self, ensemble, sid, observer, net):
         self.ensemble = ensemble
         self.kind = ensemble.kind
         self.id = sid
         self.observer = observer
-        self.port = member_port()
-        self.peer_port = member_port()
-        self.election_port = member_port()
-        self.workdir = os.path.join(ensemble.workdir, f"m{sid}")
+        self.prefix = tuple(net.prefix(sid))
+        self.peer_ip, self.client_ip = net.peer_ip(sid), net.client_ip(sid)
+        self.port, self.peer_port, self.election_port = net.ports(sid)
+        self.workdir = os.path.join(ensemble.workdir, f"member-{sid}")
         self.data_dir = os.path.join(self.workdir, "data")
         self.cfg_path = os.path.join(self.workdir, "zoo.cfg")
         self.log_path = os.path.join(self.workdir, "server.log")
-        self.host = f"127.0.0.1:{self.port}"
+        self.host = f"{self.client_ip}:{self.port}"
         self.proc = None
 
     def __repr__(self):
@@ -120,8 +159,8 @@ class Member:
 
     def server_line(self):
         role = "observer" if self.observer else "participant"
-        return (f"server.{self.id}=127.0.0.1:{self.peer_port}:{self.election_port}:{role}"
-                f";127.0.0.1:{self.port}")
+        return (f"server.{self.id}={self.peer_ip}:{self.peer_port}:{self.election_port}:{role}"
+                f";{self.client_ip}:{self.port}")
 
     def write_config(self, server_lines, extra_cfg):
         os.makedirs(self.data_dir, exist_ok=True)
@@ -133,7 +172,7 @@ class Member:
             "syncLimit": "5",
             "dataDir": self.data_dir,
             "clientPort": str(self.port),
-            "clientPortAddress": "127.0.0.1",
+            "clientPortAddress": self.client_ip,
             "4lw.commands.whitelist": "*",
             "admin.enableServer": "false",
             "maxClientCnxns": "0",
@@ -148,29 +187,24 @@ class Member:
                 f.write(line + "\n")
 
     def _command(self):
+        ens = self.ensemble
         if self.kind == "corral":
-            return [servers.CORRAL_BIN, "server", "--config", self.cfg_path]
+            return [*self.prefix, ens.corral_bin, "server", "--config", self.cfg_path]
         props = [f"-D{ZK_SYSTEM_PROPERTIES[k]}={v}"
-                 for k, v in (self.ensemble.extra_cfg or {}).items() if k in ZK_SYSTEM_PROPERTIES]
-        # As servers.start_zookeeper: a quick JVM start. No fsync: SIGKILL ends the process,
-        # not the machine, so whatever was written is still in the page cache.
-        # ZooKeeper's election waits up to maxNotificationInterval (60 s by default, doubling
-        # from 200 ms) between rounds of notifications while it hears nothing; a member that
-        # waited out a lost quorum could then take up to a minute to notice a restarted peer.
-        return ["java", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                "-Dzookeeper.fastleader.maxNotificationInterval=2000",
+                 for k, v in ens.extra_cfg.items() if k in ZK_SYSTEM_PROPERTIES]
+        return [*self.prefix, "java", *ens.zk_jvm,
                 "-Dorg.slf4j.simpleLogger.defaultLogLevel=" + servers.ZK_LOG_LEVEL,
                 "-Dorg.slf4j.simpleLogger.showDateTime=true",
                 "-Dzookeeper.jmx.log4j.disable=true",
                 "-Dzookeeper.admin.enableServer=false",
                 "-Dzookeeper.4lw.commands.whitelist=*",
-                "-Dzookeeper.forceSync=no",
                 "-Dzookeeper.log.dir=" + self.workdir,
                 *props,
                 "-cp", ZK_QUORUM_CLASSPATH,
                 "org.apache.zookeeper.server.quorum.QuorumPeerMain", self.cfg_path]
 
     def spawn(self):
+        assert not self.alive(), f"{self} is already running"
         env = dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "info"))
         with open(self.log_path, "a") as log:
             self.proc = subprocess.Popen(self._command(), stdout=log, stderr=subprocess.STDOUT,
@@ -193,7 +227,7 @@ class Member:
         return "\n".join(lines)[-chars:]
 
     def srvr(self):
-        return srvr(self.port) if self.alive() else None
+        return srvr(self.port, host=self.client_ip) if self.alive() else None
 
     def mode(self):
         """'leader', 'follower' or 'observer' (as `srvr` says), or None when not serving."""
@@ -203,21 +237,20 @@ class Member:
         """The last zxid this member applied, as `srvr` says; None when it does not answer."""
         return parse_zxid(self.srvr())
 
+    def state(self):
+        """(mode, zxid) from one `srvr`, so that the two belong together."""
+        out = self.srvr()
+        return parse_mode(out), parse_zxid(out)
+
     def serves_sessions(self):
-        return self.alive() and zkwire.probe_session("127.0.0.1", self.port)
+        return self.alive() and zkwire.probe_session(self.client_ip, self.port)
 
     def wait_serving(self, timeout_s=START_TIMEOUT_S):
         """Waits until this member hands out sessions; raises with its log tail if not."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if not self.alive():
-                raise RuntimeError(f"{self} exited with {self.proc.returncode}\n"
-                                   f"--- log tail ---\n{self.log_tail(4000)}")
-            if zkwire.probe_session("127.0.0.1", self.port):
-                return
-            time.sleep(POLL_S)
-        raise RuntimeError(f"{self} did not serve sessions within {timeout_s}s\n"
-                           f"--- log tail ---\n{self.log_tail(4000)}")
+        try:
+            servers.wait_for_port(self.port, self.proc, timeout_s, host=self.client_ip)
+        except RuntimeError as e:
+            raise RuntimeError(f"{self}: {e}\n--- log tail ---\n{self.log_tail(4000)}") from e
 
     def kill(self):
         """SIGKILL, as a crash: no shutdown code runs. Returns once the process is gone."""
@@ -249,13 +282,19 @@ class Member:
 
 class Ensemble:
     """`members` (voters first, then observers, ids from 1), `hosts` (every member's client
-    address, comma separated), `kind` ('corral' or 'zookeeper')."""
+    address, comma separated), `kind` ('corral' or 'zookeeper'). Members run where `net` puts
+    them (LOOPBACK), with `corral_bin` or a JVM with `zk_jvm`, under `workdir/member-N`: a
+    directory of the caller's, kept at stop(), or a temporary one, removed at stop()."""
 
-    def __init__(self, kind, voters, observers, extra_cfg):
+    def __init__(self, kind, voters=3, observers=0, extra_cfg=None, net=LOOPBACK,
+                 workdir=None, corral_bin=None, zk_jvm=ZK_TEST_JVM):
         self.kind = kind
         self.extra_cfg = dict(extra_cfg or {})
-        self.workdir = tempfile.mkdtemp(prefix=f"{kind}-ensemble-")
-        self.members = [Member(self, i + 1, observer=i >= voters)
+        self.corral_bin = corral_bin or servers.CORRAL_BIN
+        self.zk_jvm = list(zk_jvm)
+        self._remove_workdir = workdir is None
+        self.workdir = workdir or tempfile.mkdtemp(prefix=f"{kind}-ensemble-")
+        self.members = [Member(self, i + 1, observer=i >= voters, net=net)
                         for i in range(voters + observers)]
         self.hosts = self.hosts_of(m.id for m in self.members)
         lines = [m.server_line() for m in self.members]
@@ -275,6 +314,10 @@ class Ensemble:
     def modes(self):
         """{id: mode} of every live member (None: not serving)."""
         return {m.id: m.mode() for m in self.live()}
+
+    def states(self):
+        """{id: (mode, zxid)} of every live member."""
+        return {m.id: m.state() for m in self.live()}
 
     def leader(self, timeout_s=30.0):
         """Waits until exactly one live member says leader and every other live member says
@@ -321,21 +364,35 @@ class Ensemble:
             c.stop()
             c.close()
 
-    def start(self, timeout_s=START_TIMEOUT_S):
-        """Starts every member at once and waits, bounded, until there is a leader and every
-        member hands out sessions. Stops everything and raises with log tails if not."""
+    def wait_whole(self, timeout_s, converged=False):
+        """Waits, bounded, until every member (a dead one fails it) hands out sessions, one
+        leads and the others follow or observe; with `converged`, then as wait_converged.
+        Returns the leader; raises AssertionError with every member's log tail if not."""
         deadline = time.monotonic() + timeout_s
+
+        def left():
+            return max(1.0, deadline - time.monotonic())
+        try:
+            with ThreadPoolExecutor(len(self.members)) as pool:
+                list(pool.map(lambda m: m.wait_serving(left()), self.members))
+            if converged:
+                self.wait_converged(left())
+            return self.leader(left())
+        except Exception as e:  # noqa: BLE001 - also the marker write's kazoo errors
+            raise AssertionError(f"{self.kind} ensemble not whole"
+                                 f"{' and converged' if converged else ''} within {timeout_s}s:"
+                                 f" {e}\n{self.log_tails(3000)}") from e
+
+    def start(self, timeout_s=START_TIMEOUT_S):
+        """Starts every member at once and waits until the ensemble is whole (wait_whole).
+        Stops everything and raises with log tails if not."""
         for m in self.members:
             m.spawn()
         try:
-            self.leader(timeout_s)
-            with ThreadPoolExecutor(len(self.members)) as pool:
-                left = max(1.0, deadline - time.monotonic())
-                list(pool.map(lambda m: m.wait_serving(left), self.members))
-        except Exception as e:
-            tails = self.log_tails(3000)
+            self.wait_whole(timeout_s)
+        except AssertionError as e:
             self.stop()
-            raise RuntimeError(f"{self.kind} ensemble did not start: {e}\n{tails}") from e
+            raise RuntimeError(f"{self.kind} ensemble did not start: {e}") from e
         return self
 
     def log_tails(self, chars=4000):
@@ -343,13 +400,15 @@ class Ensemble:
                          for m in self.members)
 
     def stop(self):
-        """Stops every member (SIGTERM, then SIGKILL) and removes the work directories."""
+        """Stops every member (SIGTERM, then SIGKILL) and removes the work directory if it
+        is the harness's own."""
         for m in self.members:
             if m.alive():
                 m.proc.send_signal(signal.SIGTERM)
         for m in self.members:
             m.stop()
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        if self._remove_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def start_ensemble(kind=None, voters=3, observers=0, extra_cfg=None):

@@ -1,7 +1,8 @@
 """Requests kazoo 2.11 cannot send (it has no createContainer, createTTL, addWatch,
 removeWatches, checkWatches or setWatches), built from kazoo's own serializers and sent through
 `KazooClient._call`, and a tap that sees every watch event the session receives (kazoo drops
-events for which it holds no one-shot watcher, e.g. those of persistent watches)."""
+events for which it holds no one-shot watcher, e.g. those of persistent watches); and stop(),
+the end of a test's client."""
 
 from collections import namedtuple
 import threading
@@ -154,6 +155,15 @@ class EventTap:
         with self._cond:
             out, self.events = self.events, []
             return out
+
+
+def stop(client):
+    """Stops and closes `client`: close() frees its handler's threads even when stop() fails
+    (the tests break connections on purpose)."""
+    try:
+        client.stop()
+    finally:
+        client.close()
 
 
 def callbacks_drained(client, timeout_s=10.0):

@@ -38,13 +38,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_for_port(port, proc, timeout_s=START_TIMEOUT_S):
+def wait_for_port(port, proc, timeout_s=START_TIMEOUT_S, host="127.0.0.1"):
     """Waits until the server hands out sessions: ZooKeeper listens before it serves."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode} before serving")
-        if zkwire.probe_session("127.0.0.1", port):
+        if zkwire.probe_session(host, port):
             return
         time.sleep(0.05)
     raise RuntimeError(f"server did not serve sessions on {port} within {timeout_s}s")

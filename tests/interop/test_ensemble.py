@@ -31,27 +31,17 @@ UNANSWERED = (ConnectionLoss, ConnectionClosedError, OperationTimeoutError, Sess
 
 
 @pytest.fixture
-def client(request):
+def client(make_client):
     """`client(hosts, **kazoo_kwargs)`: a connected KazooClient that retries connecting
     (through the connect string's members) until stopped at teardown."""
-    made = []
 
     def make(hosts, **kwargs):
         kwargs.setdefault("timeout", SESSION_TIMEOUT_S)
-        c = KazooClient(hosts=hosts,
-                        connection_retry={"max_tries": -1, "delay": 0.05, "max_delay": 0.5},
-                        command_retry={"max_tries": 0}, **kwargs)
-        made.append(c)
-        c.start(timeout=CONNECT_TIMEOUT_S)
-        return c
+        return make_client(hosts, connect_timeout_s=CONNECT_TIMEOUT_S,
+                           connection_retry={"max_tries": -1, "delay": 0.05, "max_delay": 0.5},
+                           **kwargs)
 
-    yield make
-    for c in made:
-        try:
-            c.stop()
-        except Exception:  # a client whose member is gone for good
-            pass
-        c.close()
+    return make
 
 
 def children_on(client, member, path):
@@ -76,6 +66,13 @@ def synced_children_on(client, member, path):
 
 def followers(ens, leader):
     return [m for m in ens.members if m is not leader and not m.observer]
+
+
+def in_role(ens, role):
+    """The leader or a follower, as `role` says, and the other members."""
+    leader = ens.leader(FAILOVER_S)
+    member = leader if role == "leader" else followers(ens, leader)[0]
+    return member, [m for m in ens.members if m is not member]
 
 
 def await_until(cond, timeout_s, what, poll_s=0.05):
@@ -318,9 +315,7 @@ def test_five_members_keep_serving_with_two_killed(start_ensemble, client):
 def test_three_members_with_two_killed_stop_serving_until_one_returns(
         start_ensemble, client, survivor_role):
     ens = start_ensemble()
-    leader = ens.leader(FAILOVER_S)
-    survivor = leader if survivor_role == "leader" else followers(ens, leader)[0]
-    victims = [m for m in ens.members if m is not survivor]
+    survivor, victims = in_role(ens, survivor_role)
     client(survivor.host).create("/before", b"1")
     # A session that stays open while its client is away, to be resumed without a quorum.
     away = zkwire.RawSession("127.0.0.1", survivor.port, timeout_ms=30000)
@@ -360,9 +355,7 @@ def connected_member(ens, session_id):
 def test_session_moves_to_another_member_with_ephemeral_and_watches(
         start_ensemble, client, victim_role):
     ens = start_ensemble()
-    leader = ens.leader(FAILOVER_S)
-    victim = leader if victim_role == "leader" else followers(ens, leader)[0]
-    others = [m for m in ens.members if m is not victim]
+    victim, others = in_role(ens, victim_role)
     # randomize_hosts=False: kazoo tries the members in this order, so it starts on the victim.
     c = client(ens.hosts_of([victim.id] + [m.id for m in others]), randomize_hosts=False)
     session_id = c.client_id[0]

@@ -25,6 +25,7 @@ from kazoo.exceptions import (ConnectionClosedError, ConnectionLoss, NoNodeError
 
 import zkwire
 from kazoo.handlers.threading import KazooTimeoutError
+from kazoo_ext import stop
 
 pytestmark = pytest.mark.skipif(os.environ.get("CORRAL_TEST_TARGET", "corral") != "corral",
                                 reason="corral's disk guard on a tmpfs it mounts")
@@ -99,13 +100,6 @@ def client(hosts, **kw):
                     command_retry={"max_tries": 0}, **kw)
     c.start(timeout=15)
     return c
-
-
-def stop(c):
-    try:
-        c.stop()
-    finally:
-        c.close()
 
 
 def check_durable(hosts, acked, refused, counter=None, counter_version=None):

@@ -28,7 +28,6 @@ import os
 import random
 import shutil
 import subprocess
-import tempfile
 import threading
 import time
 
@@ -38,8 +37,9 @@ from kazoo.exceptions import NodeExistsError
 from kazoo.handlers.threading import KazooTimeoutError
 from kazoo.retry import KazooRetry
 
-import ensemble_net as ensemble
+import ensemble
 import servers
+from kazoo_ext import stop
 
 SIDS = (1, 2, 3)
 PEER_NET = "10.77.0"
@@ -64,7 +64,8 @@ def ip(*args, check=True):
 
 
 class Net:
-    """The namespaces and links above; `prefix(sid)` runs a command in member sid's namespace."""
+    """The namespaces and links above; `prefix(sid)` runs a command in member sid's namespace.
+    Answers the questions of ensemble.Loopback, for ensemble.Ensemble(net=...)."""
 
     def __init__(self):
         self.run_id = f"{os.getpid() % 0xfff:03x}{random.randrange(0x1000):03x}"
@@ -88,6 +89,10 @@ class Net:
 
     def client_ip(self, sid):
         return f"10.78.{self.x}.{4 * sid + 1}"
+
+    def ports(self, sid):
+        """Every member has addresses of its own, so all can use the usual ports."""
+        return CLIENT_PORT, PEER_PORT, ELECTION_PORT
 
     def port(self, sid):
         return f"s{self.run_id}{sid}"
@@ -157,31 +162,23 @@ def _skip_unless_namespaces_work():
 def cluster(request):
     """Three members of the target kind, each in its own namespace, whole and serving."""
     _skip_unless_namespaces_work()
-    kind = servers.target_kind()
     net = Net()
-    base = tempfile.mkdtemp(prefix=f"corral-partition-{kind}-")
     ens = None
     try:
         try:
             net.setup()
         except RuntimeError as e:  # e.g. a kernel without veth or bridge
             pytest.skip(f"cannot build the test network: {e}")
-        peers = [(sid, net.peer_ip(sid), PEER_PORT, ELECTION_PORT, net.client_ip(sid),
-                  CLIENT_PORT) for sid in SIDS]
-        ens = ensemble.create(kind, base, peers, {sid: net.prefix(sid) for sid in SIDS},
-                              EXTRA_CFG)
-        for m in ens.members:
-            m.spawn()
-        ens.wait_whole(START_TIMEOUT_S)
+        ens = ensemble.Ensemble(servers.target_kind(), len(SIDS), extra_cfg=EXTRA_CFG, net=net)
+        ens.start(START_TIMEOUT_S)
         yield net, ens
     finally:
         rep = getattr(request.node, "rep_call", None)
         if ens is not None and rep is not None and rep.failed:
-            request.node.add_report_section("call", "member logs (tails)", ens.describe(6000))
+            request.node.add_report_section("call", "member logs (tails)", ens.log_tails(6000))
         if ens is not None:
-            ens.stop(remove=False)
+            ens.stop()
         net.teardown()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def client(hosts):
@@ -191,13 +188,6 @@ def client(hosts):
                     command_retry={"max_tries": 0})
     c.start(timeout=15)
     return c
-
-
-def stop(c):
-    try:
-        c.stop()
-    finally:
-        c.close()
 
 
 class MinorityWriter(threading.Thread):
@@ -249,7 +239,7 @@ def create_retrying(zk, path, data, timeout_s):
 
 def read_local(member):
     """/pt's data and version and every child's data, read from this member alone."""
-    zk = client(member.hosts)
+    zk = client(member.host)
     try:
         data, stat = zk.get("/pt")
         kids = sorted(zk.get_children("/pt"))
@@ -262,20 +252,20 @@ def read_local(member):
 def test_partitioned_leader_acks_no_write_majority_elects_and_all_converge_after_healing(
         cluster):
     net, ens = cluster
-    zk = client(ens.hosts())
+    zk = client(ens.hosts)
     try:
         zk.create("/pt", b"before")
         for i in range(BEFORE):
             zk.create(f"/pt/before-{i}", f"b{i}".encode())
     finally:
         stop(zk)
-    old, modes = ens.wait_whole(START_TIMEOUT_S)
-    others = [m for m in ens.members if m.sid != old]
-    old_member = ens.by_sid(old)
-    old_zxid = modes[old]["zxid"]
+    old_member = ens.wait_whole(START_TIMEOUT_S)
+    old = old_member.id
+    others = [m for m in ens.members if m.id != old]
+    old_zxid = old_member.zxid()
 
-    minority = client(old_member.hosts)
-    majority = client(ens.hosts(others))
+    minority = client(old_member.host)
+    majority = client(ens.hosts_of(m.id for m in others))
     writer = MinorityWriter(minority)
     try:
         net.cut(old)
@@ -288,18 +278,18 @@ def test_partitioned_leader_acks_no_write_majority_elects_and_all_converge_after
         for i in range(1, MAJORITY):
             majority.create(f"/pt/majority-{i}", f"m{i}".encode())
         majority.set("/pt", b"majority")
-        new_modes = {m.sid: m.srvr() for m in others}
-        new_leaders = [s for s, r in new_modes.items() if r["mode"] == "leader"]
+        new_states = {m.id: m.state() for m in others}
+        new_leaders = [s for s, (mode, _) in new_states.items() if mode == "leader"]
         assert len(new_leaders) == 1, \
-            f"majority acknowledged writes but srvr shows {ens.summary(new_modes)}"
-        assert new_modes[new_leaders[0]]["zxid"] > old_zxid
+            f"majority acknowledged writes but srvr shows {ensemble.summary(new_states)}"
+        assert new_states[new_leaders[0]][1] > old_zxid
 
         # The old leader steps down: it says it is not serving (and so refuses sessions).
         deadline = time.monotonic() + STEP_DOWN_TIMEOUT_S
-        while old_member.srvr()["mode"] is not None:
+        while old_member.mode() is not None:
             assert time.monotonic() < deadline, \
                 f"the partitioned old leader still serves {STEP_DOWN_TIMEOUT_S}s after the cut:" \
-                f" {old_member.srvr()['raw']}"
+                f" {old_member.srvr()}"
             time.sleep(0.1)
         t_stepped_down = time.monotonic()
         assert not old_member.serves_sessions(), "the partitioned old leader hands out sessions"
@@ -327,7 +317,7 @@ def test_partitioned_leader_acks_no_write_majority_elects_and_all_converge_after
     t_heal = time.monotonic()
     ens.wait_whole(HEAL_TIMEOUT_S, converged=True)
     t_whole = time.monotonic()
-    states = {m.sid: read_local(m) for m in ens.members}
+    states = {m.id: read_local(m) for m in ens.members}
     expected = {"/pt": (b"majority", 1),
                 **{f"/pt/before-{i}": f"b{i}".encode() for i in range(BEFORE)},
                 **{f"/pt/majority-{i}": f"m{i}".encode() for i in range(MAJORITY)}}
@@ -340,10 +330,10 @@ def test_partitioned_leader_acks_no_write_majority_elects_and_all_converge_after
             f"extra {sorted(set(state) - set(expected))}, " \
             f"changed {sorted(p for p in expected if p in state and state[p] != expected[p])}"
     # Zxids again, after the reads' sessions: one history on all three.
-    _, modes = ens.wait_whole(HEAL_TIMEOUT_S, converged=True)
+    ens.wait_whole(HEAL_TIMEOUT_S, converged=True)
     print(f"\n{ens.kind}: minority writes {len(outcomes)} "
           f"({sorted({o[1] for o in outcomes})}), majority's first ack "
           f"{t_first_ack - t_cut:.1f}s after the cut (errors before it: {errors}), old leader "
           f"{old} seen stepped down, new leader {new_leaders[0]}, after "
           f"{t_stepped_down - t_cut:.1f}s; whole and converged "
-          f"{t_whole - t_heal:.1f}s after healing: {ens.summary(modes)}")
+          f"{t_whole - t_heal:.1f}s after healing: {ensemble.summary(ens.states())}")

@@ -170,11 +170,11 @@ def read_frames_until_xid(sock, xid, timeout_s=10.0, limit=100):
     raise AssertionError(f"no reply for xid {xid} within {limit} frames: {seen}")
 
 
-def four_letter(port, cmd, timeout_s=10.0, limit_bytes=1 << 20):
+def four_letter(port, cmd, timeout_s=10.0, limit_bytes=1 << 20, host="127.0.0.1"):
     """Sends a four-letter word and returns everything the server writes until it closes."""
     out = b""
     deadline = time.monotonic() + timeout_s
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout_s) as s:
+    with socket.create_connection((host, port), timeout=timeout_s) as s:
         s.sendall(cmd if isinstance(cmd, bytes) else cmd.encode())
         while len(out) < limit_bytes:
             s.settimeout(max(0.01, deadline - time.monotonic()))
