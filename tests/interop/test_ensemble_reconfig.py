@@ -80,7 +80,7 @@ def test_reconfig_adds_a_new_member(start_ensemble, client):
     ens.leader(FAILOVER_S)
     admin = superuser(client, ens.hosts)
     admin.create("/before-join", b"x")
-    joiner = ensemble.Member(ens, 4, observer=False)
+    joiner = ensemble.Member(ens, 4, observer=False, net=ensemble.LOOPBACK)
     ens.members.append(joiner)
     joiner.write_config([m.server_line() for m in ens.members], ens.extra_cfg)
     joiner.spawn()
