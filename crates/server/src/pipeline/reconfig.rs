@@ -153,7 +153,15 @@ impl Core {
             }
         }
         for h in held {
-            self.run_request(h.conn, session_id, h.xid, h.req, h.received);
+            // Only what a live connection of the session still waits for.
+            let live = self
+                .registry
+                .conns
+                .get(&h.conn)
+                .is_some_and(|c| c.session == Some(session_id));
+            if live {
+                self.run_request(h.conn, session_id, h.xid, h.req, h.received);
+            }
         }
     }
 }

@@ -164,6 +164,8 @@ impl Core {
                 continue;
             };
             s.fifo.clear();
+            // Requests held behind a pending reconfig belong to the connection closed here.
+            s.held = None;
             let conn = s.conn.take();
             if self.tree.session(id).is_none() {
                 // Its creation was pending: if it commits after all, it is adopted then.
