@@ -58,15 +58,7 @@ impl Core {
         if session.closing {
             // In FIFO order: the close (and writes before it) may still be uncommitted, and
             // their replies must leave first.
-            let err = ErrorCode::SessionExpired;
-            self.enqueue_read(
-                session_id,
-                Queued::Failed {
-                    conn: conn_id,
-                    xid,
-                    err,
-                },
-            );
+            self.fail_in_order(session_id, conn_id, xid, ErrorCode::SessionExpired);
             return;
         }
         if let Some(held) = session.held.as_mut() {
@@ -110,14 +102,7 @@ impl Core {
                 if !matches!(op, TxnOp::CloseSession) && !self.disk.allows_write() =>
             {
                 // The disk is nearly full (see `disk`): refuse, in FIFO order; reads go on.
-                self.enqueue_read(
-                    session_id,
-                    Queued::Failed {
-                        conn: conn_id,
-                        xid,
-                        err: ErrorCode::SystemError,
-                    },
-                )
+                self.fail_in_order(session_id, conn_id, xid, ErrorCode::SystemError)
             }
             Some(Ok((op, kind))) => {
                 let auth = self.registry.conns[&conn_id].auth.to_vec();
@@ -147,14 +132,7 @@ impl Core {
                     },
                 });
             }
-            Some(Err(err)) => self.enqueue_read(
-                session_id,
-                Queued::Failed {
-                    conn: conn_id,
-                    xid,
-                    err,
-                },
-            ),
+            Some(Err(err)) => self.fail_in_order(session_id, conn_id, xid, err),
             None => self.enqueue_read(
                 session_id,
                 Queued::Read {
@@ -173,16 +151,19 @@ impl Core {
             return;
         };
         if self.registry.sessions.contains_key(&session_id) {
-            let err = ErrorCode::Unimplemented;
-            self.enqueue_read(
-                session_id,
-                Queued::Failed {
-                    conn: conn_id,
-                    xid,
-                    err,
-                },
-            );
+            self.fail_in_order(session_id, conn_id, xid, ErrorCode::Unimplemented);
         }
+    }
+
+    /// Refuses a request with `err`, in its session's FIFO order.
+    pub(super) fn fail_in_order(
+        &mut self,
+        session_id: i64,
+        conn: ConnId,
+        xid: i32,
+        err: ErrorCode,
+    ) {
+        self.enqueue_read(session_id, Queued::Failed { conn, xid, err });
     }
 
     /// Answers a read (or a request refused before the log) now, or queues it behind its

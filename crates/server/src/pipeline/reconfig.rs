@@ -51,16 +51,13 @@ impl Core {
         r: &ReconfigRequest,
         received: Instant,
     ) {
-        let fail = |core: &mut Core, err: ErrorCode| {
-            core.enqueue_read(session_id, Queued::Failed { conn, xid, err });
-        };
         let auth = self.registry.conns[&conn].auth.clone();
         let allowed = self
             .tree
             .node(CONFIG_NODE)
             .is_some_and(|n| check_acl(n.acl(), perms::WRITE, &auth));
         if !allowed {
-            return fail(self, ErrorCode::NoAuth);
+            return self.fail_in_order(session_id, conn, xid, ErrorCode::NoAuth);
         }
         let planned = self.current_config().and_then(|(current, version)| {
             if r.cur_config_id != -1 && r.cur_config_id != version {
@@ -85,7 +82,7 @@ impl Core {
                 } else {
                     ErrorCode::BadArguments
                 };
-                return fail(self, err);
+                return self.fail_in_order(session_id, conn, xid, err);
             }
         };
         let proposer = self.log.id();
