@@ -23,6 +23,12 @@ ZK_JARS = "/usr/share/java"
 # NIO server loads none of them. slf4j-simple writes the log to the server's log file.
 ZK_CLASSPATH = ":".join(f"{ZK_JARS}/{j}.jar" for j in
                         ("zookeeper", "zookeeper-jute", "slf4j-api", "slf4j-simple"))
+# What ZooKeeper's AdminServer (Jetty, Jackson) needs on top, for a test that enables it.
+ZK_ADMIN_CLASSPATH = ":".join(f"{ZK_JARS}/{j}.jar" for j in
+                              ("jetty9-server", "jetty9-servlet", "jetty9-util",
+                               "jetty9-util-ajax", "jetty9-http", "jetty9-io", "jetty9-security",
+                               "servlet-api", "jackson-core", "jackson-databind",
+                               "jackson-annotations"))
 ZK_LOG_LEVEL = os.environ.get("CORRAL_ZK_LOG_LEVEL", "info")
 START_TIMEOUT_S = 60
 # zoo.cfg keys that Apache ZooKeeper reads only as Java system properties; corral reads them
@@ -153,18 +159,20 @@ def start_zookeeper(extra_cfg=None):
     log_path = os.path.join(workdir, "server.log")
     log = open(log_path, "w")
     props = [f"-D{k}={v}" for k, v in (extra_cfg or {}).items() if k in ZK_SYSTEM_PROPERTY_KEYS]
+    admin = (extra_cfg or {}).get("admin.enableServer") == "true"
+    classpath = ZK_CLASSPATH + (":" + ZK_ADMIN_CLASSPATH if admin else "")
     # Quick JVM start (C1 only, serial GC, small heap); no fsync, since tests never crash it.
     cmd = ["java", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
            "-Dorg.slf4j.simpleLogger.defaultLogLevel=" + ZK_LOG_LEVEL,
            "-Dorg.slf4j.simpleLogger.showDateTime=true",
            "-Dzookeeper.jmx.log4j.disable=true",
-           "-Dzookeeper.admin.enableServer=false",
+           f"-Dzookeeper.admin.enableServer={'true' if admin else 'false'}",
            "-Dzookeeper.extendedTypesEnabled=true",
            "-Dzookeeper.4lw.commands.whitelist=*",
            "-Dzookeeper.forceSync=no",
            "-Dzookeeper.log.dir=" + workdir,
            *props,
-           "-cp", ZK_CLASSPATH, "org.apache.zookeeper.server.ZooKeeperServerMain", cfg]
+           "-cp", classpath, "org.apache.zookeeper.server.ZooKeeperServerMain", cfg]
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
     return _await_serving(Server("zookeeper", port, proc, workdir, log_path))
 

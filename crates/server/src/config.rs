@@ -77,7 +77,21 @@ pub struct Config {
     pub reconfig_enabled: bool,
     /// The raw key/value pairs in file order, for the `conf` four-letter word.
     pub source: Vec<(String, String)>,
+    /// ZooKeeper's AdminServer (`admin.enableServer`, `admin.serverAddress`,
+    /// `admin.serverPort`): JSON commands over HTTP, see `admin`.
+    pub admin_enabled: bool,
+    pub admin_address: IpAddr,
+    pub admin_port: u16,
+    /// Prometheus `/metrics`, served only when `metricsProvider.className` names ZooKeeper's
+    /// Prometheus provider, as ZooKeeper does.
+    pub metrics_enabled: bool,
+    pub metrics_address: IpAddr,
+    pub metrics_port: u16,
 }
+
+/// The class ZooKeeper loads for Prometheus metrics; corral serves them itself.
+pub const PROMETHEUS_PROVIDER: &str =
+    "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider";
 
 impl Default for Config {
     fn default() -> Self {
@@ -103,6 +117,12 @@ impl Default for Config {
             standalone_enabled: true,
             reconfig_enabled: false,
             source: vec![],
+            admin_enabled: true,
+            admin_address: IpAddr::from([0, 0, 0, 0]),
+            admin_port: 8080,
+            metrics_enabled: false,
+            metrics_address: IpAddr::from([0, 0, 0, 0]),
+            metrics_port: 7000,
         }
     }
 }
@@ -192,6 +212,28 @@ impl Config {
                 "autopurge.purgeInterval" => {
                     let _: u32 = number(value).map_err(bad)?;
                 }
+                "admin.enableServer" => cfg.admin_enabled = boolean(value).map_err(bad)?,
+                "admin.serverAddress" => {
+                    cfg.admin_address = value
+                        .parse()
+                        .map_err(|_| bad(format!("'{value}' is not an IP address")))?
+                }
+                "admin.serverPort" => cfg.admin_port = number(value).map_err(bad)?,
+                // The admin server's idle timeout and command URL have no counterpart here.
+                "admin.idleTimeout" | "admin.commandURL" => {}
+                "metricsProvider.className" => {
+                    if value != PROMETHEUS_PROVIDER {
+                        return Err(bad(format!("corral provides only {PROMETHEUS_PROVIDER}")));
+                    }
+                    cfg.metrics_enabled = true
+                }
+                "metricsProvider.httpHost" => {
+                    cfg.metrics_address = value
+                        .parse()
+                        .map_err(|_| bad(format!("'{value}' is not an IP address")))?
+                }
+                "metricsProvider.httpPort" => cfg.metrics_port = number(value).map_err(bad)?,
+                "metricsProvider.exportJvmInfo" => {}
                 "forceSync" => cfg.force_sync = boolean(value).map_err(bad)?,
                 "minFreeDiskBytes" => cfg.min_free_disk_bytes = number(value).map_err(bad)?,
                 "standaloneEnabled" => cfg.standalone_enabled = boolean(value).map_err(bad)?,
@@ -325,6 +367,26 @@ mod tests {
             err.to_string(),
             "zoo.cfg:2: clientPort: 'abc' is not a valid number"
         );
+    }
+
+    #[test]
+    fn parses_the_admin_and_metrics_keys() {
+        let cfg = Config::default();
+        assert!(cfg.admin_enabled && cfg.admin_port == 8080 && !cfg.metrics_enabled);
+        let cfg = Config::parse(
+            "admin.enableServer=false\nadmin.serverPort=9000\n\
+             admin.serverAddress=127.0.0.1\nmetricsProvider.httpPort=7001\n\
+             metricsProvider.className=org.apache.zookeeper.metrics.prometheus.\
+             PrometheusMetricsProvider\n",
+            "zoo.cfg",
+        )
+        .unwrap();
+        assert!(!cfg.admin_enabled);
+        assert_eq!(cfg.admin_port, 9000);
+        assert_eq!(cfg.admin_address, IpAddr::from([127, 0, 0, 1]));
+        assert!(cfg.metrics_enabled);
+        assert_eq!(cfg.metrics_port, 7001);
+        assert!(Config::parse("metricsProvider.className=Foo\n", "zoo.cfg").is_err());
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub fn is_word(first: &[u8]) -> Option<&'static str> {
 }
 
 impl Core {
-    fn mode(&self) -> Mode {
+    pub(crate) fn mode(&self) -> Mode {
         self.ensemble
             .as_ref()
             .map_or(Mode::Standalone, |e| e.role.mode)
@@ -93,6 +93,16 @@ impl Core {
     }
 
     fn mntr(&self) -> String {
+        let mut s = String::new();
+        for (k, v) in self.mntr_rows() {
+            let _ = writeln!(s, "{k}\t{v}");
+        }
+        s
+    }
+
+    /// `mntr`'s keys and values, in its order (also the admin server's `monitor` and the
+    /// Prometheus metrics).
+    pub(crate) fn mntr_rows(&self) -> Vec<(&'static str, String)> {
         let (min, avg, max) = self.stats.latency.summary_ms();
         let rows: Vec<(&str, String)> = vec![
             ("zk_version", VERSION.to_string()),
@@ -143,11 +153,7 @@ impl Core {
             rows.push(("zk_learners", e.role.followers.len().to_string()));
             rows.push(("zk_synced_followers", synced.to_string()));
         }
-        let mut s = String::new();
-        for (k, v) in rows {
-            let _ = writeln!(s, "{k}\t{v}");
-        }
-        s
+        rows
     }
 
     fn conf(&self) -> String {
@@ -170,7 +176,7 @@ impl Core {
     }
 
     /// Requests received and not yet answered, across sessions.
-    fn outstanding(&self) -> usize {
+    pub(crate) fn outstanding(&self) -> usize {
         self.registry.sessions.values().map(|s| s.fifo.len()).sum()
     }
 
@@ -218,7 +224,7 @@ impl Core {
     }
 
     /// The data watches (ZooKeeper's `DataTree.getWatches`): (session, path) pairs.
-    fn data_watches(&self) -> Vec<(i64, String)> {
+    pub(crate) fn data_watches(&self) -> Vec<(i64, String)> {
         let mut v: Vec<(i64, String)> = self
             .watches
             .data_watches()
@@ -316,15 +322,25 @@ impl Core {
 
 fn envi() -> String {
     let mut s = String::from("Environment:\n");
-    let _ = writeln!(s, "zookeeper.version={VERSION}");
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    let _ = writeln!(s, "host.name={}", host.trim());
-    let _ = writeln!(s, "os.name={}", std::env::consts::OS);
-    let _ = writeln!(s, "os.arch={}", std::env::consts::ARCH);
-    if let Ok(dir) = std::env::current_dir() {
-        let _ = writeln!(s, "user.dir={}", dir.display());
+    for (k, v) in environment() {
+        let _ = writeln!(s, "{k}={v}");
     }
     s
+}
+
+/// `envi`'s entries (also the admin server's `environment`).
+pub(crate) fn environment() -> Vec<(&'static str, String)> {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let mut v = vec![
+        ("zookeeper.version", VERSION.to_string()),
+        ("host.name", host.trim().to_string()),
+        ("os.name", std::env::consts::OS.to_string()),
+        ("os.arch", std::env::consts::ARCH.to_string()),
+    ];
+    if let Ok(dir) = std::env::current_dir() {
+        v.push(("user.dir", dir.display().to_string()));
+    }
+    v
 }
 
 fn open_fds() -> usize {

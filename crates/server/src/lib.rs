@@ -9,9 +9,12 @@
 //! - [`session`]: deadlines (`tracker`) and live connections and sessions (`registry`).
 //! - [`watch`]: who watches what, and the events they get.
 //! - [`fourlw`]: four-letter words; [`stats`]: the counters they report.
+//! - [`admin`]: the admin HTTP server (ZooKeeper's AdminServer commands in JSON, `/health`,
+//!   `/ready`) and Prometheus `/metrics`.
 //! - [`ensemble`]: zoo.cfg's `server.N` lines, the peer port's handler, this member's role
 //!   and whether it serves, session touches for the leader.
 
+pub mod admin;
 pub mod config;
 pub mod connection;
 pub mod disk;
@@ -70,6 +73,7 @@ impl Server {
     pub async fn run(self) -> Result<(), String> {
         // As ZooKeeper's server: a frame longer than jute.maxbuffer closes the connection.
         let max_frame = self.cfg.jute_max_buffer_bytes;
+        admin::start(&self.cfg, self.inbox.clone()).await;
         let serve = listener::run(
             self.listener,
             self.inbox,

@@ -58,6 +58,11 @@ pub enum CoreMsg {
         word: String,
         reply: oneshot::Sender<String>,
     },
+    /// An admin-server or metrics request (`admin`); the answer is the HTTP response.
+    Admin {
+        query: crate::admin::Query,
+        reply: oneshot::Sender<crate::admin::http::Response>,
+    },
     /// The ensemble role changed (`ensemble::role`).
     Role(RoleInfo),
     /// Sessions another member heard from (the leader keeps them alive).
@@ -191,6 +196,9 @@ impl Core {
             }
             CoreMsg::FourLetter { word, reply } => {
                 let _ = reply.send(self.four_letter(&word));
+            }
+            CoreMsg::Admin { query, reply } => {
+                let _ = reply.send(self.admin(query));
             }
             CoreMsg::Role(info) => self.role_changed(info),
             CoreMsg::Touch(ids) => self.touched_elsewhere(ids),

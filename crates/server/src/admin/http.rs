@@ -1,0 +1,232 @@
+//! A minimal HTTP/1.1 server for the admin and metrics ports: one `GET` per connection,
+//! answered and closed (`Connection: close`). A request head over [`MAX_REQUEST_BYTES`] or
+//! slower than [`REQUEST_TIMEOUT_MS`] is refused; a body is never read.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// The longest request head (request line and headers) read.
+pub const MAX_REQUEST_BYTES: usize = 8 * 1024;
+/// Time a client has to send its request head, and the core to answer it.
+pub const REQUEST_TIMEOUT_MS: u64 = 5_000;
+/// Admin connections served at once; more wait in the kernel's backlog.
+const MAX_CONCURRENT_REQUESTS: usize = 64;
+
+/// What a request head says, once it is whole.
+#[derive(Debug, PartialEq, Eq)]
+pub struct RequestHead {
+    pub method: String,
+    /// The path, without a query string.
+    pub path: String,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum ParseError {
+    /// Longer than [`MAX_REQUEST_BYTES`] without ending.
+    TooLarge,
+    Malformed,
+}
+
+/// `Ok(None)` while the head has not ended ("not yet"), an error when it never can ("wrong").
+pub fn parse_head(buf: &[u8]) -> Result<Option<RequestHead>, ParseError> {
+    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return if buf.len() >= MAX_REQUEST_BYTES {
+            Err(ParseError::TooLarge)
+        } else {
+            Ok(None)
+        };
+    };
+    if end > MAX_REQUEST_BYTES {
+        return Err(ParseError::TooLarge);
+    }
+    let head = std::str::from_utf8(&buf[..end]).map_err(|_| ParseError::Malformed)?;
+    let line = head.split("\r\n").next().unwrap_or_default();
+    let mut parts = line.split(' ');
+    let (Some(method), Some(target), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(ParseError::Malformed);
+    };
+    if method.is_empty() || !target.starts_with('/') || !version.starts_with("HTTP/1.") {
+        return Err(ParseError::Malformed);
+    }
+    let path = target.split(['?', '#']).next().unwrap_or_default();
+    Ok(Some(RequestHead {
+        method: method.to_string(),
+        path: path.to_string(),
+    }))
+}
+
+/// An answer to send.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: String,
+}
+
+pub const JSON: &str = "application/json";
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Unknown",
+    }
+}
+
+pub fn encode(r: &Response) -> Vec<u8> {
+    let mut out = format!(
+        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        r.status,
+        reason(r.status),
+        r.content_type,
+        r.body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(r.body.as_bytes());
+    out
+}
+
+/// A JSON error answer with ZooKeeper's `command`/`error` fields.
+pub fn error(status: u16, command: &str, why: &str) -> Response {
+    use super::json::Json;
+    let body = Json::Obj(vec![
+        ("command".into(), Json::str(command)),
+        ("error".into(), Json::str(why)),
+    ]);
+    Response {
+        status,
+        content_type: JSON,
+        body: body.to_text(),
+    }
+}
+
+/// Serves `listener` forever, answering each `GET` with `route(path)`.
+pub async fn serve<F, Fut>(listener: TcpListener, route: F)
+where
+    F: Fn(String) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Response> + Send,
+{
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_REQUESTS));
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::warn!("admin accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let route = route.clone();
+        tokio::spawn(async move {
+            let limit = Duration::from_millis(REQUEST_TIMEOUT_MS);
+            if tokio::time::timeout(limit, answer(stream, peer, route))
+                .await
+                .is_err()
+            {
+                tracing::debug!("admin request from {peer} timed out");
+            }
+            drop(permit);
+        });
+    }
+}
+
+async fn answer<F, Fut>(mut stream: TcpStream, peer: SocketAddr, route: F)
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = Response>,
+{
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 1024];
+    let response = loop {
+        match parse_head(&buf) {
+            Ok(Some(head)) if head.method == "GET" => break route(head.path).await,
+            Ok(Some(head)) => break error(405, "", &format!("{} is not allowed", head.method)),
+            Ok(None) => {}
+            Err(ParseError::TooLarge) => break error(431, "", "request too large"),
+            Err(ParseError::Malformed) => break error(400, "", "malformed request"),
+        }
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(
+                &chunk[..n.min((MAX_REQUEST_BYTES + 4).saturating_sub(buf.len()))],
+            ),
+        }
+    };
+    if let Err(e) = stream.write_all(&encode(&response)).await {
+        tracing::debug!("admin answer to {peer} failed: {e}");
+    }
+    let _ = stream.shutdown().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_get_and_drops_the_query() {
+        let head = parse_head(b"GET /commands/mntr?x=1 HTTP/1.1\r\nHost: a\r\n\r\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!(head.method, "GET");
+        assert_eq!(head.path, "/commands/mntr");
+    }
+
+    #[test]
+    fn an_unfinished_head_is_not_yet_an_error() {
+        assert_eq!(parse_head(b"GET /health HTTP/1.1\r\nHost:"), Ok(None));
+        assert_eq!(parse_head(b""), Ok(None));
+    }
+
+    #[test]
+    fn an_endless_head_is_too_large() {
+        let buf = vec![b'a'; MAX_REQUEST_BYTES];
+        assert_eq!(parse_head(&buf), Err(ParseError::TooLarge));
+        let mut big = b"GET / HTTP/1.1\r\nX: ".to_vec();
+        big.extend(vec![b'a'; MAX_REQUEST_BYTES]);
+        big.extend_from_slice(b"\r\n\r\n");
+        assert_eq!(parse_head(&big), Err(ParseError::TooLarge));
+    }
+
+    #[test]
+    fn malformed_request_lines_are_refused() {
+        for bad in [
+            &b"GET\r\n\r\n"[..],
+            b"GET /a b HTTP/1.1\r\n\r\n",
+            b"GET a HTTP/1.1\r\n\r\n",
+            b"GET / SPDY/3\r\n\r\n",
+            b"\xff\xfe / HTTP/1.1\r\n\r\n",
+        ] {
+            assert_eq!(parse_head(bad), Err(ParseError::Malformed), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn encodes_with_length_and_close() {
+        let r = Response {
+            status: 404,
+            content_type: JSON,
+            body: "{}".into(),
+        };
+        assert_eq!(
+            encode(&r),
+            b"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n\
+              Content-Length: 2\r\nConnection: close\r\n\r\n{}"
+                .to_vec()
+        );
+    }
+}

@@ -1,0 +1,171 @@
+//! The HTTP side of operating corral, as ZooKeeper's AdminServer and Prometheus provider:
+//!
+//! - admin port (`admin.serverPort`): `GET /commands` lists the commands, `GET /commands/<name>`
+//!   answers one in JSON with ZooKeeper's field names (every answer has `command` and
+//!   `error`); `GET /health` (the core answers) and `GET /ready` (it serves clients: 503 for
+//!   an ensemble member without a quorum).
+//! - metrics port (`metricsProvider.httpPort`): `GET /metrics`, Prometheus text format.
+//!
+//! [`http`] is the wire, [`json`] the encoding; the answers are computed by the core task
+//! (`commands`, `metrics`) from a [`CoreMsg::Admin`] message, as four-letter words are, so
+//! they read one consistent state. A port that cannot be bound is logged and skipped, as in
+//! ZooKeeper: clients are served regardless.
+
+mod commands;
+pub mod http;
+pub mod json;
+mod metrics;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::config::Config;
+use crate::pipeline::CoreMsg;
+use http::{Response, JSON};
+use json::Json;
+
+/// What the HTTP side asks the core.
+#[derive(Debug)]
+pub enum Query {
+    /// A command by its four-letter word (see [`COMMANDS`]).
+    Command(&'static str),
+    Ready,
+    Metrics,
+}
+
+/// ZooKeeper's admin commands corral answers: (ZooKeeper's primary name, which answers carry
+/// in `command`; the four-letter word). Either name asks for the command.
+pub const COMMANDS: [(&str, &str); 10] = [
+    ("ruok", "ruok"),
+    ("server_stats", "srvr"),
+    ("stats", "stat"),
+    ("monitor", "mntr"),
+    ("configuration", "conf"),
+    ("environment", "envi"),
+    ("connections", "cons"),
+    ("dump", "dump"),
+    ("watch_summary", "wchs"),
+    ("is_read_only", "isro"),
+];
+
+/// The four-letter word of a command given by either of its names.
+pub fn command_named(name: &str) -> Option<&'static str> {
+    COMMANDS
+        .iter()
+        .find(|(primary, word)| *primary == name || *word == name)
+        .map(|(_, word)| *word)
+}
+
+/// ZooKeeper's primary name of a command given by its four-letter word.
+pub fn primary_name(word: &str) -> &'static str {
+    COMMANDS
+        .iter()
+        .find(|(_, w)| *w == word)
+        .map_or("", |(primary, _)| *primary)
+}
+
+/// Binds the admin and metrics ports the configuration enables, and serves them.
+pub async fn start(cfg: &Config, core: mpsc::Sender<CoreMsg>) {
+    if cfg.admin_enabled {
+        let addr = SocketAddr::new(cfg.admin_address, cfg.admin_port);
+        if let Some(listener) = bind(addr, "admin server").await {
+            let core = core.clone();
+            tokio::spawn(http::serve(listener, move |path| {
+                admin_route(core.clone(), path)
+            }));
+        }
+    }
+    if cfg.metrics_enabled {
+        let addr = SocketAddr::new(cfg.metrics_address, cfg.metrics_port);
+        if let Some(listener) = bind(addr, "metrics").await {
+            tokio::spawn(http::serve(listener, move |path| {
+                metrics_route(core.clone(), path)
+            }));
+        }
+    }
+}
+
+async fn bind(addr: SocketAddr, what: &str) -> Option<TcpListener> {
+    match TcpListener::bind(addr).await {
+        Ok(l) => {
+            tracing::info!("{what} listening on http://{addr}");
+            Some(l)
+        }
+        Err(e) => {
+            tracing::warn!("{what} not started: cannot bind {addr}: {e}");
+            None
+        }
+    }
+}
+
+async fn ask(core: &mpsc::Sender<CoreMsg>, query: Query) -> Option<Response> {
+    let (reply, answer) = oneshot::channel();
+    let limit = Duration::from_millis(http::REQUEST_TIMEOUT_MS);
+    core.send_timeout(CoreMsg::Admin { query, reply }, limit)
+        .await
+        .ok()?;
+    answer.await.ok()
+}
+
+async fn admin_route(core: mpsc::Sender<CoreMsg>, path: String) -> Response {
+    let path = path.trim_end_matches('/');
+    match path {
+        "/commands" | "" => {
+            let names = COMMANDS
+                .iter()
+                .flat_map(|(p, a)| if p == a { vec![*p] } else { vec![*p, *a] })
+                .map(Json::str)
+                .collect();
+            ok_json(Json::Obj(vec![
+                ("command".into(), Json::str("commands")),
+                ("error".into(), Json::Null),
+                ("commands".into(), Json::Arr(names)),
+            ]))
+        }
+        "/health" => match ask(&core, Query::Ready).await {
+            Some(_) => ok_json(Json::Obj(vec![
+                ("command".into(), Json::str("health")),
+                ("error".into(), Json::Null),
+                ("status".into(), Json::str("ok")),
+            ])),
+            None => http::error(503, "health", "the server is not running"),
+        },
+        "/ready" => match ask(&core, Query::Ready).await {
+            Some(r) => r,
+            None => http::error(503, "ready", "the server is not running"),
+        },
+        _ => {
+            let Some(name) = path.strip_prefix("/commands/") else {
+                return http::error(404, "", &format!("no such path {path}"));
+            };
+            let Some(command) = command_named(name) else {
+                return http::error(404, name, &format!("Command {name} not found"));
+            };
+            match ask(&core, Query::Command(command)).await {
+                Some(r) => r,
+                None => http::error(503, primary_name(command), "the server is not running"),
+            }
+        }
+    }
+}
+
+async fn metrics_route(core: mpsc::Sender<CoreMsg>, path: String) -> Response {
+    if path != "/metrics" {
+        return http::error(404, "", &format!("no such path {path}"));
+    }
+    match ask(&core, Query::Metrics).await {
+        Some(r) => r,
+        None => http::error(503, "metrics", "the server is not running"),
+    }
+}
+
+pub(crate) fn ok_json(body: Json) -> Response {
+    Response {
+        status: 200,
+        content_type: JSON,
+        body: body.to_text(),
+    }
+}
