@@ -326,34 +326,27 @@ const FORMED_ASK_TIMEOUT: Duration = Duration::from_millis(500);
 /// answer (down, or starting themselves) count as not initialized: at the very first start
 /// every voter then initializes the same membership, which openraft allows.
 async fn group_exists(me: NodeId, ensemble: &EnsembleConfig) -> bool {
-    let asks = ensemble
+    // Asked all at once: a start waits at most one timeout, however many members are down.
+    let asks: Vec<_> = ensemble
         .voters
         .iter()
         .chain(ensemble.learners.iter())
         .filter(|(id, _)| **id != me)
         .map(|(_, node)| {
             let client = corral_peer::PeerClient::new(&ensemble.cluster, me, &node.peer_addr);
-            async move {
+            tokio::spawn(async move {
                 let answer = client
                     .call(corral_peer::Kind::Initialized, vec![], FORMED_ASK_TIMEOUT)
                     .await;
                 matches!(answer.as_deref(), Ok([1]))
-            }
-        });
-    let answers = futures_join_all(asks).await;
-    answers.into_iter().any(|formed| formed)
-}
-
-/// Awaits every future (a handful, one per member), concurrently.
-async fn futures_join_all<F: std::future::Future<Output = bool> + Send + 'static>(
-    futures: impl Iterator<Item = F>,
-) -> Vec<bool> {
-    let handles: Vec<_> = futures.map(tokio::spawn).collect();
-    let mut out = Vec::with_capacity(handles.len());
-    for h in handles {
-        out.push(h.await.unwrap_or(false));
+            })
+        })
+        .collect();
+    let mut formed = false;
+    for ask in asks {
+        formed |= ask.await.unwrap_or(false);
     }
-    out
+    formed
 }
 
 /// Election windows of an ensemble: voter number `rank` (in id order) waits
