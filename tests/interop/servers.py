@@ -137,12 +137,13 @@ def _write_cfg(workdir, port, extra):
     return path
 
 
-def start_corral(extra_cfg=None):
+def start_corral(extra_cfg=None, log_level=None):
+    """`log_level` is the server's RUST_LOG (default: the test run's RUST_LOG, else info)."""
     workdir = tempfile.mkdtemp(prefix="corral-test-")
     port = free_port()
     cfg = _write_cfg(workdir, port, extra_cfg)
     log_path = os.path.join(workdir, "server.log")
-    env = dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "info"))
+    env = dict(os.environ, RUST_LOG=log_level or os.environ.get("RUST_LOG", "info"))
 
     def spawn():
         with open(log_path, "a") as log:

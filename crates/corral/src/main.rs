@@ -5,6 +5,7 @@ mod cli;
 mod dump_log;
 mod import_zk;
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -28,8 +29,10 @@ usage: corral server [--config ZOO_CFG]
 /// openraft narrates every step at info, and repeats a replication error on every retry
 /// while a member is down (corral's peer network logs when a member becomes unreachable and
 /// reachable again instead). Unless `RUST_LOG` says something of openraft, keep it quiet.
-const OPENRAFT_QUIET: &str =
-    "openraft=warn,openraft::replication=off,openraft::engine::handler::replication_handler=off";
+/// The log store's crates narrate purges and shutdowns at info, which corral's own lines
+/// already tell.
+const OPENRAFT_QUIET: &str = "openraft=warn,openraft::replication=off,\
+     openraft::engine::handler::replication_handler=off,raft_log=warn,chunked_wal=warn";
 
 fn log_filter(env: Option<String>) -> String {
     match env.filter(|e| !e.trim().is_empty()) {
@@ -45,6 +48,8 @@ fn main() -> ExitCode {
             std::env::var("RUST_LOG").ok(),
         )))
         .with_target(false)
+        // Colour codes only for a person at a terminal, never in a log file.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -43,7 +43,11 @@ pub async fn serve(
     let len = match first.await {
         Err(_) => return tracing::info!("closing connection from {peer}: no handshake in time"),
         Ok(Err(why)) => return tracing::info!("closing connection from {peer}: {why}"),
-        Ok(Ok(First::FourLetter(word))) => return four_letter(word, &mut wr, &core).await,
+        Ok(Ok(First::FourLetter(word))) => {
+            // Monitoring polls these every few seconds: not worth a line at info.
+            tracing::debug!("four-letter word {word} from {peer}");
+            return four_letter(word, &mut wr, &core).await;
+        }
         Ok(Ok(First::Frame(len))) => len,
     };
     let req = match ConnectRequest::from_bytes(&buf[LENGTH_PREFIX_BYTES..LENGTH_PREFIX_BYTES + len])
@@ -62,7 +66,7 @@ pub async fn serve(
     if core.send(CoreMsg::Connect { outbox, req }).await.is_err() {
         return;
     }
-    if let Err(why) = read_loop(
+    let why = match read_loop(
         &mut rd,
         &mut buf,
         conn,
@@ -73,9 +77,21 @@ pub async fn serve(
     )
     .await
     {
-        tracing::info!("closing connection from {peer}: {why}");
-    }
-    let _ = core.send(CoreMsg::Closed { conn }).await;
+        Ok(Ended::ByClient) => "the client closed it".to_string(),
+        Ok(Ended::ByServer) => "closed by the server".to_string(),
+        Err(why) => why,
+    };
+    // The core logs the close: it knows the connection's session.
+    let _ = core.send(CoreMsg::Closed { conn, why }).await;
+}
+
+/// How a connection's read loop ended without an error.
+enum Ended {
+    /// The client closed its end.
+    ByClient,
+    /// The core closed the connection (session closed or expired, client moved, not serving),
+    /// or is shutting down.
+    ByServer,
 }
 
 enum First {
@@ -121,7 +137,7 @@ async fn read_loop(
     permits: &Semaphore,
     writer_done: &Notify,
     max_frame_bytes: usize,
-) -> Result<(), String> {
+) -> Result<Ended, String> {
     loop {
         let mut consumed = 0;
         loop {
@@ -142,7 +158,7 @@ async fn read_loop(
             consumed = start + len;
             tokio::select! {
                 p = permits.acquire() => p.map_err(|_| "closed")?.forget(),
-                _ = writer_done.notified() => return Ok(()),
+                _ = writer_done.notified() => return Ok(Ended::ByServer),
             }
             let msg = CoreMsg::Request {
                 conn,
@@ -151,13 +167,13 @@ async fn read_loop(
                 received: Instant::now(),
             };
             if core.send(msg).await.is_err() {
-                return Ok(());
+                return Ok(Ended::ByServer);
             }
         }
         buf.drain(..consumed);
         tokio::select! {
-            n = read_more(rd, buf) => if n? == 0 { return Ok(()) },
-            _ = writer_done.notified() => return Ok(()),
+            n = read_more(rd, buf) => if n? == 0 { return Ok(Ended::ByClient) },
+            _ = writer_done.notified() => return Ok(Ended::ByServer),
         }
     }
 }

@@ -170,13 +170,23 @@ impl Core {
     /// A closed session: forget it and close its connection.
     pub(super) fn end_session(&mut self, session_id: i64) {
         self.tracker.remove(session_id);
-        if let Some(session) = self.registry.sessions.remove(&session_id) {
-            if let Some(conn) = session.conn {
-                if let Some(c) = self.registry.conns.get_mut(&conn) {
-                    c.session = None;
-                }
-                self.close_conn(conn);
+        let conn = self
+            .registry
+            .sessions
+            .remove(&session_id)
+            .and_then(|s| s.conn);
+        match conn.and_then(|conn| self.registry.conns.get_mut(&conn)) {
+            Some(c) => {
+                c.session = None;
+                let peer = c.peer();
+                tracing::info!(
+                    "session {session_id:#x} closed; closing its connection from {peer}"
+                );
             }
+            None => tracing::info!("session {session_id:#x} closed"),
+        }
+        if let Some(conn) = conn {
+            self.close_conn(conn);
         }
     }
 

@@ -138,6 +138,10 @@ impl Core {
             self.close_conn(old);
         }
         self.tracker.add(session_id, timeout_ms, Instant::now());
+        let peer = self.registry.conns[&conn_id].peer();
+        tracing::info!(
+            "client {peer} resumed session {session_id:#x}, negotiated timeout {timeout_ms} ms"
+        );
         let rsp = ConnectResponse {
             protocol_version: 0,
             time_out: timeout_ms as i32,
@@ -170,6 +174,12 @@ impl Core {
             read_only: false,
         };
         self.tracker.add(session_id, timeout_ms, Instant::now());
+        if let Some(c) = self.registry.conns.get(&conn_id) {
+            let peer = c.peer();
+            tracing::info!(
+                "client {peer} established session {session_id:#x}, negotiated timeout {timeout_ms} ms"
+            );
+        }
         self.send(conn_id, frame_of(&rsp), false);
     }
 }

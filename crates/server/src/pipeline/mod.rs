@@ -51,8 +51,8 @@ pub enum CoreMsg {
     /// A request this server cannot run (an unknown op code): answer `Unimplemented` in
     /// FIFO order; the connection closes after it.
     Refuse { conn: ConnId, xid: i32 },
-    /// The connection is gone (either side closed it).
-    Closed { conn: ConnId },
+    /// The connection is gone (either side closed it), and why.
+    Closed { conn: ConnId, why: String },
     /// A four-letter word; the answer is the text to send back.
     FourLetter {
         word: String,
@@ -190,8 +190,16 @@ impl Core {
                 received,
             } => self.request(conn, xid, req, received),
             CoreMsg::Refuse { conn, xid } => self.refuse(conn, xid),
-            CoreMsg::Closed { conn } => {
-                self.registry.remove_conn(conn);
+            CoreMsg::Closed { conn, why } => {
+                if let Some(c) = self.registry.remove_conn(conn) {
+                    let peer = c.peer();
+                    match c.session {
+                        Some(id) => {
+                            tracing::info!("closed connection from {peer} (session {id:#x}): {why}")
+                        }
+                        None => tracing::info!("closed connection from {peer}: {why}"),
+                    }
+                }
                 self.watches.remove_conn(conn);
             }
             CoreMsg::FourLetter { word, reply } => {
