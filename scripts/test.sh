@@ -17,6 +17,9 @@ cargo test --workspace --release --locked
 echo "== end-to-end tests (kazoo, zkCli.sh, C client, Curator, differential)"
 python3 -m pytest tests/interop -q -p no:cacheprovider
 
+echo "== fault runs: nemesis against a 3-member ensemble, histories checked (tests/faults)"
+python3 -m pytest tests/faults -q -p no:cacheprovider
+
 if [ "${CORRAL_SKIP_FUZZ:-0}" != "1" ]; then
   echo "== fuzzing the frame and record decoders"
   bash fuzz/run.sh "${CORRAL_FUZZ_SECONDS:-60}"

@@ -84,9 +84,9 @@ class Nemesis(threading.Thread):
     def _corrupt(self):
         m = self._pick(False)
         m.kill()
-        files = (glob.glob(os.path.join(m.data_dir, "log", "*.wal"))
-                 + glob.glob(os.path.join(m.data_dir, "snapshots", "snapshot.*")))
-        files = [f for f in files if os.path.getsize(f) > 64]
+        kind = self.rng.choice([os.path.join("log", "*.wal"),
+                                os.path.join("snapshots", "snapshot.*")])
+        files = [f for f in glob.glob(os.path.join(m.data_dir, kind)) if os.path.getsize(f) > 64]
         if files:
             newest = max(files, key=os.path.getmtime)
             size = os.path.getsize(newest)

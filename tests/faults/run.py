@@ -49,7 +49,7 @@ class Report:
 
     def __str__(self):
         lines = [f"seed {self.seed}: ops {self.counts}; checked {self.checked}"]
-        if self.anomalies:
+        if self.anomalies or os.environ.get("CORRAL_FAULTS_VERBOSE"):
             lines.append(f"{len(self.anomalies)} anomalies:")
             lines += [f"- {a}" for a in self.anomalies]
             lines.append(f"faults:\n{self.faults}")

@@ -5,6 +5,7 @@ sessions that move from a dead member to a live one. Each test starts its own en
 is bounded and every loop counted."""
 
 import os
+import shutil
 import threading
 import time
 
@@ -288,6 +289,35 @@ def test_killed_follower_catches_up_after_snapshots_and_purges(start_ensemble, c
     for i in (0, SNAP_WRITES // 2, SNAP_WRITES - 1):
         assert d.get(f"/snap/k{i}")[0] == str(i).encode()
     print(f"{SNAP_WRITES} creates in {wrote_s:.1f}s")
+
+
+WIPE_WRITES = 1000
+
+
+@pytest.mark.parametrize("role", ["follower", "leader"])
+def test_member_whose_data_directory_was_deleted_rejoins(start_ensemble, client, role):
+    # The lost member comes back at once with its myid and nothing else, as after a disk
+    # swap. The leader has snapshotted and purged its log, and remembers how far the lost
+    # member's log went: it must forget that and send a snapshot (openraft's
+    # loosen-follower-log-revert). The lost member had voted and forgot it, so it must not
+    # take part in an election until a leader has brought it in.
+    ens = start_ensemble(extra_cfg={"snapCount": "300"})
+    leader = ens.leader(FAILOVER_S)
+    c = client(ens.hosts)
+    c.create("/wiped", b"")
+    for i in range(WIPE_WRITES):
+        c.create(f"/wiped/k{i}", str(i).encode())
+    lost = leader if role == "leader" else followers(ens, leader)[0]
+    lost.kill()
+    for entry in os.listdir(lost.data_dir):
+        if entry != "myid":
+            path = os.path.join(lost.data_dir, entry)
+            shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+    lost.restart(wait=False)
+    ens.wait_whole(CONVERGE_S, converged=True)
+    have = children_on(client, lost, "/wiped")
+    assert len(have) == WIPE_WRITES, f"member {lost.id} has {len(have)} of {WIPE_WRITES}"
+    assert client(lost.host).get(f"/wiped/k{WIPE_WRITES - 1}")[0] == b"%d" % (WIPE_WRITES - 1)
 
 
 # ---------------------------------------------------------------- quorum

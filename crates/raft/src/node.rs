@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -93,6 +94,10 @@ pub enum NodeError {
 #[derive(Clone)]
 pub struct RaftNode {
     id: NodeId,
+    /// A voter that lost its data (or never had any) while the group exists: it has
+    /// forgotten its votes and its log, so until a leader has given it a log it neither
+    /// grants a vote (it could vote twice in one term) nor stands.
+    rejoining: Arc<AtomicBool>,
     pub(crate) raft: Raft<TypeConfig>,
 }
 
@@ -179,20 +184,26 @@ impl RaftNode {
             .is_initialized()
             .await
             .map_err(|e| NodeError::Raft(e.to_string()))?;
+        let mut rejoining = false;
         let members = match &cfg.ensemble {
             None => Some(BTreeMap::from([(cfg.id, cfg.node.clone())])),
             // An observer waits to be added by a leader.
             Some(e) if !e.voters.contains_key(&cfg.id) => None,
             // So does a member joining a running ensemble (or one that lost its data): the
             // group exists, and its leader brings this member in.
-            Some(e) if !initialized && group_exists(cfg.id, e).await => {
-                tracing::info!(
-                    id = cfg.id,
-                    "the ensemble is already formed: waiting for its leader to bring this \
-                     member in"
-                );
-                None
-            }
+            Some(e) if !initialized => match group_formation(cfg.id, e).await {
+                Formation::None => Some(e.voters.clone()),
+                formation => {
+                    tracing::info!(
+                        id = cfg.id,
+                        "the ensemble is already formed: waiting for its leader to bring this \
+                         member in"
+                    );
+                    // Votes were cast before: this member may have cast some and forgotten.
+                    rejoining = formation == Formation::Led && e.voters.contains_key(&cfg.id);
+                    None
+                }
+            },
             Some(e) => Some(e.voters.clone()),
         };
         if let (false, Some(members)) = (initialized, members) {
@@ -206,11 +217,47 @@ impl RaftNode {
                 tracing::info!("raft group already initialized: {e}");
             }
         }
-        let node = RaftNode { id: cfg.id, raft };
+        let node = RaftNode {
+            id: cfg.id,
+            rejoining: Arc::new(AtomicBool::new(rejoining)),
+            raft,
+        };
+        if rejoining {
+            node.abstain_until_caught_up();
+        }
         if let Some(ensemble) = cfg.ensemble {
             tokio::spawn(crate::watchdog::run(node.raft.clone(), cfg.id, ensemble));
         }
         Ok(node)
+    }
+
+    /// For a rejoining voter (see `rejoining`): no elections until a leader has sent it a
+    /// log or a snapshot, then a vote and a candidacy like any member.
+    fn abstain_until_caught_up(&self) {
+        self.raft.runtime_config().elect(false);
+        let raft = self.raft.clone();
+        let rejoining = self.rejoining.clone();
+        tokio::spawn(async move {
+            // Bounded: should no leader ever come (the others lost too), standing beats
+            // waiting forever.
+            let caught_up = raft
+                .wait(Some(REJOIN_PATIENCE))
+                .metrics(
+                    |m| m.last_log_index.is_some() || m.snapshot.is_some(),
+                    "a log from the leader",
+                )
+                .await;
+            match caught_up {
+                Ok(_) => tracing::info!("caught up from the leader: this member votes again"),
+                Err(openraft::metrics::WaitError::Timeout(..)) => tracing::warn!(
+                    "no leader brought this member in within {REJOIN_PATIENCE:?}: it votes \
+                     and stands again"
+                ),
+                Err(_) => return, // shut down
+            }
+            rejoining.store(false, Ordering::Release);
+            raft.runtime_config().elect(true);
+        });
     }
 
     /// Waits until this member leads and has applied every entry in its log.
@@ -257,8 +304,17 @@ impl RaftNode {
 
     /// Whether this member's log holds a membership (the group is formed, as far as this
     /// member knows).
-    pub async fn is_initialized(&self) -> bool {
-        self.raft.is_initialized().await.unwrap_or(false)
+    /// This member's answer to a starting member's `Kind::Initialized`.
+    pub async fn formation(&self) -> Formation {
+        if !self.raft.is_initialized().await.unwrap_or(false) {
+            return Formation::None;
+        }
+        // A leader's first act is a blank entry after the initial membership (index 0).
+        match self.raft.metrics().borrow().last_log_index {
+            Some(i) if i > 0 => Formation::Led,
+            _ if self.raft.metrics().borrow().snapshot.is_some() => Formation::Led,
+            _ => Formation::Initialized,
+        }
     }
 
     /// Stands for election now (the ensemble's fast reaction to a leader that went away).
@@ -291,6 +347,16 @@ impl RaftNode {
         use corral_peer::Kind;
         Ok(match kind {
             Kind::AppendEntries => encode(&self.raft.append_entries(decode(body)?).await),
+            Kind::Vote if self.rejoining.load(Ordering::Acquire) => {
+                let req: openraft::raft::VoteRequest<NodeId> = decode(body)?;
+                let refused: Result<_, openraft::error::RaftError<NodeId>> =
+                    Ok(openraft::raft::VoteResponse {
+                        vote: req.vote,
+                        vote_granted: false,
+                        last_log_id: None,
+                    });
+                encode(&refused)
+            }
             Kind::Vote => encode(&self.raft.vote(decode(body)?).await),
             Kind::InstallSnapshot => encode(&self.raft.install_snapshot(decode(body)?).await),
             other => return Err(format!("{other:?} is not a raft rpc")),
@@ -319,13 +385,38 @@ impl RaftNode {
     }
 }
 
+/// How long a rejoining voter (see `RaftNode::rejoining`) waits for a leader before it takes
+/// part in elections regardless.
+const REJOIN_PATIENCE: Duration = Duration::from_secs(30);
+
 /// How long a starting member waits for each other member to say whether the group exists.
 const FORMED_ASK_TIMEOUT: Duration = Duration::from_millis(500);
 
-/// Whether another member says the group is already initialized. Members that do not
-/// answer (down, or starting themselves) count as not initialized: at the very first start
-/// every voter then initializes the same membership, which openraft allows.
-async fn group_exists(me: NodeId, ensemble: &EnsembleConfig) -> bool {
+/// What a member knows of the group's history, as it answers `Kind::Initialized`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Formation {
+    /// Not initialized (or did not answer).
+    None = 0,
+    /// Initialized, and no leader has written to the log yet.
+    Initialized = 1,
+    /// A leader has written to the log: votes have been cast and counted.
+    Led = 2,
+}
+
+impl Formation {
+    fn from_answer(answer: &[u8]) -> Formation {
+        match answer {
+            [1] => Formation::Initialized,
+            [2] => Formation::Led,
+            _ => Formation::None,
+        }
+    }
+}
+
+/// The most any other member says of the group. Members that do not answer (down, or
+/// starting themselves) count as not initialized: at the very first start every voter then
+/// initializes the same membership, which openraft allows.
+async fn group_formation(me: NodeId, ensemble: &EnsembleConfig) -> Formation {
     // Asked all at once: a start waits at most one timeout, however many members are down.
     let asks: Vec<_> = ensemble
         .voters
@@ -338,15 +429,15 @@ async fn group_exists(me: NodeId, ensemble: &EnsembleConfig) -> bool {
                 let answer = client
                     .call(corral_peer::Kind::Initialized, vec![], FORMED_ASK_TIMEOUT)
                     .await;
-                matches!(answer.as_deref(), Ok([1]))
+                answer.map_or(Formation::None, |a| Formation::from_answer(&a))
             })
         })
         .collect();
-    let mut formed = false;
+    let mut most = Formation::None;
     for ask in asks {
-        formed |= ask.await.unwrap_or(false);
+        most = most.max(ask.await.unwrap_or(Formation::None));
     }
-    formed
+    most
 }
 
 /// Election windows of an ensemble: voter number `rank` (in id order) waits

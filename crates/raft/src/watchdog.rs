@@ -24,7 +24,7 @@ pub(crate) async fn run(raft: Raft<TypeConfig>, me: NodeId, ensemble: EnsembleCo
     let mut learners_added_in_term = None;
     loop {
         tokio::time::sleep(CHECK_EVERY).await;
-        let (leader, term, state, members) = {
+        let (leader, term, state, members, empty) = {
             let m = metrics.borrow_and_update();
             if m.running_state.is_err() {
                 return;
@@ -35,11 +35,14 @@ pub(crate) async fn run(raft: Raft<TypeConfig>, me: NodeId, ensemble: EnsembleCo
                 .nodes()
                 .map(|(id, _)| *id)
                 .collect();
-            (m.current_leader, m.current_term, m.state, members)
+            // A member without a log (rejoining after losing its data) cannot win: it waits
+            // for a leader instead of disturbing the others with a higher term.
+            let empty = m.last_log_index.is_none() && m.snapshot.is_none();
+            (m.current_leader, m.current_term, m.state, members, empty)
         };
         if leader.is_some() {
             leaderless_since = None;
-        } else if voter {
+        } else if voter && !empty {
             let since = *leaderless_since.get_or_insert_with(Instant::now);
             if since.elapsed() > patience {
                 tracing::info!("no leader for {:?}: standing for election", since.elapsed());

@@ -58,7 +58,7 @@ impl Handler for PeerHandler {
                         Err(e) => ready(Err(e.to_string())),
                     }
                 }
-                Kind::Initialized => ready(Ok(vec![self.node.is_initialized().await as u8])),
+                Kind::Initialized => ready(Ok(vec![self.node.formation().await as u8])),
                 Kind::Reconfig => {
                     let node = self.node.clone();
                     Box::pin(async move { Ok(node.handle_change(&body).await) }) as Pending
