@@ -61,6 +61,12 @@ impl Latency {
         self.count += 1;
     }
 
+    /// (requests counted, their summed latency in ms): the dashboard's charts take the
+    /// difference between two readings.
+    pub fn totals(&self) -> (u64, u64) {
+        (self.count, self.total_ms)
+    }
+
     /// (min, avg, max), zeros before the first request, as ZooKeeper prints them.
     pub fn summary_ms(&self) -> (u64, f64, u64) {
         if self.count == 0 {
