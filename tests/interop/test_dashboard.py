@@ -105,7 +105,8 @@ def test_browse_edit_and_failover_in_chromium(start_ensemble, make_client, tmp_p
 
     screenshots = str(tmp_path)
     with Load(make_client(hosts=survivor.host)):
-        found = run_phase("browse", url, screenshots, DIGEST=":".join(DIGEST))
+        found = run_phase("browse", url, screenshots, DIGEST=":".join(DIGEST),
+                          LEADER_URL=f"http://127.0.0.1:{admin_ports[leader.id]}")
     assert "NoAuth" in found["withoutDigest"], found
     assert found["withDigest"].startswith("OK: set /app/secret"), found
     assert found["electionFirst"] == "n_0000000000" and found["electionSize"] == 2, found

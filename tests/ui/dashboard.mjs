@@ -6,8 +6,8 @@
 //                                digest, then with it), sessions, election queue, charts
 //   node dashboard.mjs failover  the ensemble page shows a leader other than OLD_LEADER
 //
-// Environment: DASHBOARD_URL (a member's admin port), OLD_LEADER (failover), DIGEST
-// (user:password for the edit), SCREENSHOT_DIR. Every wait is bounded; a step that does not
+// Environment: DASHBOARD_URL (a member's admin port), LEADER_URL (the leader's, for browse),
+// OLD_LEADER (failover), DIGEST (user:password for the edit), SCREENSHOT_DIR. Every wait is bounded; a step that does not
 // happen in time fails with the page's text. Prints one JSON line of findings on success.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -85,7 +85,7 @@ async function browse(page, url) {
 
   // Charts: a few seconds of samples while the test keeps clients busy.
   await page.goto(`${url}/#charts`);
-  await page.waitForFunction(() => Number(document.querySelector("#stats-line").dataset.samples) >= 8,
+  await page.waitForFunction(() => Number(document.querySelector("#stats-line").dataset.samples) >= 12,
     null, { timeout: WAIT_MS });
   await shot(page, "charts");
 
@@ -93,6 +93,11 @@ async function browse(page, url) {
   await seeText(page, "#ensemble-members td.role", "leader");
   found.leader = Number(await page.getAttribute("#ensemble-summary", "data-leader"));
   found.members = await page.locator("#ensemble-members tbody tr").count();
+  // The leader's own page also shows how far each member lags.
+  await page.goto(`${env("LEADER_URL")}/#ensemble`);
+  await seeText(page, "#ensemble-members tr.self td.role", "leader");
+  await page.waitForFunction(() => [...document.querySelectorAll("#ensemble-members tbody tr")]
+    .every((tr) => /^\d+$/.test(tr.cells[6].textContent)), null, { timeout: WAIT_MS });
   await shot(page, "ensemble");
   return found;
 }

@@ -4,7 +4,7 @@
 "use strict";
 
 const POLL_MS = 1000;
-const CHART_POINTS = 120;
+const CHART_POINTS = 60;
 
 const $ = (id) => document.getElementById(id);
 
@@ -147,7 +147,8 @@ function renderNode() {
     el("li", {}, el("a", { href: `#tree:${encodeURIComponent(childPath(n.path, c))}`, "data-child": c }, c))));
   $("children-more").hidden = tree.children.length >= n.numChildren;
   fill($("node-stat").tBodies[0], Object.entries(n.stat).map(([k, v]) =>
-    el("tr", { "data-field": k }, el("th", {}, k), el("td", {}, v))));
+    el("tr", { "data-field": k }, el("th", {}, k), el("td", {}, v,
+      k.endsWith("time") && v ? el("span", { class: "muted" }, ` ${new Date(v).toISOString()}`) : ""))));
   fill($("node-acl").tBodies[0], n.acl.map((a) =>
     el("tr", {}, el("td", {}, a.scheme), el("td", {}, a.id), el("td", {}, a.perms))));
   renderData();
@@ -284,14 +285,14 @@ function drawChart(canvas, series, colors, unit) {
   const ctx = canvas.getContext("2d");
   const w = canvas.width, h = canvas.height, left = 50, bottom = 20;
   ctx.clearRect(0, 0, w, h);
-  const top = niceCeiling(Math.max(1, ...series.flatMap((s) => s.map((p) => p.v))));
+  const top = niceCeiling(Math.max(0.01, ...series.flatMap((s) => s.map((p) => p.v))));
   ctx.font = "11px sans-serif";
   ctx.strokeStyle = "#ddd";
   ctx.fillStyle = "#666";
   for (let i = 0; i <= 4; i++) {
     const y = (h - bottom) * (1 - i / 4) + 0.5;
     ctx.beginPath(); ctx.moveTo(left, y); ctx.lineTo(w, y); ctx.stroke();
-    ctx.fillText(`${+(top * i / 4).toFixed(2)} ${unit}`, 2, Math.max(10, y - 2));
+    ctx.fillText(`${+(top * i / 4).toPrecision(3)} ${unit}`, 2, Math.max(10, y - 2));
   }
   ctx.fillText(`last ${CHART_POINTS} s`, left, h - 4);
   series.forEach((s, k) => {
@@ -314,7 +315,7 @@ async function sampleStats() {
     const dn = s.requestsCompleted - previous.requestsCompleted;
     samples.push({
       throughput: Math.max(0, dn / dt),
-      latency: dn > 0 ? (s.latencyTotalMs - previous.latencyTotalMs) / dn : 0,
+      latency: dn > 0 ? (s.latencyTotalUs - previous.latencyTotalUs) / dn : 0,
       max: s.maxLatencyMs,
     });
     if (samples.length > CHART_POINTS) samples.shift();
@@ -331,8 +332,8 @@ async function sampleStats() {
 pages.charts = {
   show() {
     drawChart($("chart-throughput"), [samples.map((p) => ({ v: p.throughput }))], ["#2563eb"], "req/s");
-    drawChart($("chart-latency"), [samples.map((p) => ({ v: p.latency })), samples.map((p) => ({ v: p.max }))],
-      ["#16a34a", "#dc2626"], "ms");
+    drawChart($("chart-latency"), [samples.map((p) => ({ v: p.latency }))], ["#16a34a"], "µs");
+    $("latency-max").textContent = samples.length ? samples[samples.length - 1].max : "—";
   },
   refresh() { return Promise.resolve(); },
 };

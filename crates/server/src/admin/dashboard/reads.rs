@@ -205,7 +205,7 @@ impl Core {
     }
 
     fn stats_page(&self) -> Response {
-        let (count, total_ms) = self.stats.latency.totals();
+        let (count, total_us) = self.stats.latency.totals();
         let (min, avg, max) = self.stats.latency.summary_ms();
         ok(vec![
             ("timeMs", Json::num(wall_clock_ms())),
@@ -215,7 +215,7 @@ impl Core {
             ("packetsReceived", Json::num(self.stats.received)),
             ("packetsSent", Json::num(self.stats.sent)),
             ("requestsCompleted", Json::num(count)),
-            ("latencyTotalMs", Json::num(total_ms)),
+            ("latencyTotalUs", Json::num(total_us)),
             ("minLatencyMs", Json::num(min)),
             ("avgLatencyMs", Json::num(format!("{avg:.3}"))),
             ("maxLatencyMs", Json::num(max)),
