@@ -22,6 +22,17 @@ use super::{ask, Admin, Query};
 /// The header that carries `user:password` for reads of data (never logged).
 pub const AUTH_HEADER: &str = "x-corral-auth";
 
+/// `user:password` as the user entered it. Its `Debug` hides it, so no log line or panic
+/// message can carry a password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials(pub String);
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Credentials(<hidden>)")
+    }
+}
+
 /// What the core answers for the dashboard.
 #[derive(Debug)]
 pub enum Read {
@@ -29,8 +40,8 @@ pub enum Read {
         path: String,
         /// The first child listed (children come in pages of `reads::CHILDREN_PAGE`).
         offset: usize,
-        /// `user:password` for a digest identity, if the user entered one.
-        auth: Option<String>,
+        /// For a digest identity, if the user entered one.
+        auth: Option<Credentials>,
     },
     Sessions,
     Watches,
@@ -85,7 +96,10 @@ pub async fn route(admin: &Admin, req: Request) -> Response {
                 Some(Ok(o)) => o,
                 Some(Err(_)) => return api_error(400, "BadArguments", "offset is not a number"),
             };
-            let auth = req.head.header(AUTH_HEADER).map(str::to_string);
+            let auth = req
+                .head
+                .header(AUTH_HEADER)
+                .map(|a| Credentials(a.to_string()));
             Read::Node { path, offset, auth }
         }
         "/api/sessions" => Read::Sessions,

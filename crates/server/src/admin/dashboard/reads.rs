@@ -29,7 +29,9 @@ const MAX_QUEUE_LISTED: usize = 1_000;
 impl Core {
     pub(crate) fn dashboard(&self, read: Read) -> Response {
         match read {
-            Read::Node { path, offset, auth } => self.node_page(&path, offset, auth.as_deref()),
+            Read::Node { path, offset, auth } => {
+                self.node_page(&path, offset, auth.as_ref().map(|a| a.0.as_str()))
+            }
             Read::Sessions => self.sessions_page(),
             Read::Watches => self.watches_page(),
             Read::Election { path } => self.election_page(&path),

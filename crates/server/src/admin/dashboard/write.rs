@@ -22,7 +22,7 @@ use super::super::http::{Request, Response};
 use super::super::json::Json;
 use super::super::Admin;
 use super::reads::stat_json;
-use super::{api_error, ok};
+use super::{api_error, ok, Credentials};
 
 /// How long a write may take: connect, authenticate, the op, close. Within the admin
 /// server's request timeout, so the user gets the answer rather than a dropped connection.
@@ -35,7 +35,7 @@ pub struct Write {
     pub op: Op,
     pub path: String,
     pub version: Option<i32>,
-    pub auth: Option<String>,
+    pub auth: Option<Credentials>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -134,8 +134,10 @@ impl Write {
             Some("delete") => Op::Delete,
             _ => return Err("op must be set, create or delete".into()),
         };
-        let auth = text("auth")?.filter(|a| !a.is_empty()).map(str::to_string);
-        if auth.as_deref().is_some_and(|a| !a.contains(':')) {
+        let auth = text("auth")?
+            .filter(|a| !a.is_empty())
+            .map(|a| Credentials(a.to_string()));
+        if auth.as_ref().is_some_and(|a| !a.0.contains(':')) {
             return Err("auth must be user:password".into());
         }
         Ok(Write {
@@ -160,7 +162,7 @@ async fn perform(admin: &Admin, w: &Write) -> Result<Vec<(&'static str, Json)>, 
 
 async fn op(zk: &Client, w: &Write) -> Result<Vec<(&'static str, Json)>, Error> {
     if let Some(auth) = &w.auth {
-        zk.add_auth("digest", auth.as_bytes()).await?;
+        zk.add_auth("digest", auth.0.as_bytes()).await?;
     }
     Ok(match &w.op {
         Op::Set { data } => {
@@ -237,9 +239,10 @@ mod tests {
                 },
                 path: "/a".into(),
                 version: Some(3),
-                auth: Some("u:p".into()),
+                auth: Some(Credentials("u:p".into())),
             })
         );
+        assert!(!format!("{w:?}").contains("u:p"));
         let c = parse(r#"{"op":"create","path":"/b","data":"AAE=","encoding":"base64","acl":"creator","sequential":true}"#).unwrap();
         assert_eq!(
             c.op,
