@@ -63,15 +63,29 @@ def write(url, auth=None, **op):
     return http(f"{url}/api/write", body, {"Content-Type": "application/json"})
 
 
-@pytest.fixture
-def dashboard(start_server):
+def start_dashboard(start_server, **cfg):
     port = free_port()
     server = start_server("corral", {"admin.enableServer": "true",
                                      "admin.serverAddress": "127.0.0.1",
-                                     "admin.serverPort": str(port),
-                                     "superDigest": "super:D/InIHSb7yEEbrWz8b9l71RjZJU="})
+                                     "admin.serverPort": str(port), **cfg})
     server.url = f"http://127.0.0.1:{port}"
     return server
+
+
+@pytest.fixture
+def dashboard(start_server):
+    return start_dashboard(start_server, superDigest="super:D/InIHSb7yEEbrWz8b9l71RjZJU=")
+
+
+def test_a_read_only_dashboard_refuses_writes_and_an_off_one_is_not_served(start_server):
+    readonly = start_dashboard(start_server, **{"admin.dashboard": "readonly"})
+    assert http(f"{readonly.url}/api/node?path=/")[0] == 200
+    status, body = write(readonly.url, None, op="create", path="/x", data="")
+    assert (status, body["error"]) == (403, "ReadOnly")
+    off = start_dashboard(start_server, **{"admin.dashboard": "off"})
+    assert http(f"{off.url}/api/node?path=/")[0] == 404
+    assert http(f"{off.url}/")[0] == 404
+    assert http(f"{off.url}/commands/ruok") == (200, {"command": "ruok", "error": None})
 
 
 def test_data_is_shown_only_to_whom_the_acl_lets_read(dashboard, make_client):

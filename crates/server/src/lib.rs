@@ -93,6 +93,7 @@ impl Server {
                     .map_err(|e| format!("the client port's address: {e}"))?,
             ),
             standalone: self.cfg.servers.is_empty(),
+            dashboard: self.cfg.dashboard,
         };
         admin::start(&self.cfg, admin).await;
         let serve = listener::run(

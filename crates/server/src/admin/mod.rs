@@ -41,6 +41,7 @@ pub struct Admin {
     /// Where this server's clients connect: the dashboard writes as a client there.
     pub client_addr: SocketAddr,
     pub standalone: bool,
+    pub dashboard: crate::config::Dashboard,
 }
 
 /// What the HTTP side asks the core.
@@ -130,7 +131,7 @@ async fn ask(core: &mpsc::Sender<CoreMsg>, query: Query) -> Option<Response> {
 }
 
 async fn admin_route(admin: Admin, req: Request) -> Response {
-    if dashboard::serves(&req.head.path) {
+    if admin.dashboard != crate::config::Dashboard::Off && dashboard::serves(&req.head.path) {
         return dashboard::route(&admin, req).await;
     }
     if req.head.method != "GET" {

@@ -18,6 +18,7 @@ mod write;
 use super::http::{Request, Response, JSON};
 use super::json::Json;
 use super::{ask, Admin, Query};
+use crate::config::Dashboard;
 
 /// The header that carries `user:password` for reads of data (never logged).
 pub const AUTH_HEADER: &str = "x-corral-auth";
@@ -68,6 +69,11 @@ pub async fn route(admin: &Admin, req: Request) -> Response {
     let path = req.head.path.trim_end_matches('/');
     if path == "/api/write" {
         return match method {
+            "POST" if admin.dashboard == Dashboard::ReadOnly => api_error(
+                403,
+                "ReadOnly",
+                "this dashboard is read-only (admin.dashboard)",
+            ),
             "POST" => write::run(admin, &req).await,
             _ => api_error(405, "MethodNotAllowed", "writes are POSTs"),
         };
