@@ -266,5 +266,6 @@ def test_browse_edit_and_failover_in_chromium(start_ensemble, make_client, tmp_p
 
     if os.environ.get("CORRAL_UPDATE_SCREENSHOTS") == "1":
         os.makedirs(DOCS_DIR, exist_ok=True)
-        for name in ("tree", "edit", "election", "charts", "ensemble", "ensemble-failover"):
+        for name in ("tree", "edit", "sessions", "election", "charts", "ensemble",
+                     "ensemble-failover"):
             shutil.copy(os.path.join(screenshots, f"{name}.png"), DOCS_DIR)

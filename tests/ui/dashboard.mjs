@@ -74,6 +74,7 @@ async function browse(page, url) {
   await page.goto(`${url}/#sessions`);
   await seeText(page, "#sessions tbody", "/election/n_0000000000");
   await seeText(page, "#sessions tbody", "/election/n_0000000001");
+  await shot(page, "sessions");
   await page.goto(`${url}/#election:/election`);
   await seeText(page, "#election tr.first", "leader / holder");
   found.electionFirst = await page.getAttribute("#election tr.first", "data-name");
