@@ -179,7 +179,8 @@ class Member:
         }
         if self.observer:
             cfg["peerType"] = "observer"
-        cfg.update(extra_cfg or {})
+        # A callable value is a per-member one: called with the member.
+        cfg.update({k: v(self) if callable(v) else v for k, v in (extra_cfg or {}).items()})
         with open(self.cfg_path, "w") as f:
             for k, v in cfg.items():
                 f.write(f"{k}={v}\n")

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the interop tests need on a Debian machine: Apache ZooKeeper 3.8 (the reference
 # server, zkCli.sh and its Java client), the C client tools (cli_mt, load_gen), Curator's jars
-# and a JDK to compile tests/interop/java, and the Python packages of requirements.txt.
-# Idempotent and quiet: apt runs only when something is missing.
+# and a JDK to compile tests/interop/java, the Python packages of requirements.txt, Debian's
+# chromium and tests/ui's npm packages (playwright-core, for test_dashboard.py).
+# Idempotent and quiet: apt runs only when something is missing, npm ci only when
+# tests/ui/package-lock.json changed since the last install.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -16,6 +18,7 @@ packages=(
   libslf4j-java             # slf4j-api, slf4j-simple (server and Curator logs)
   mount                     # mount/umount: test_full_disk.py's tmpfs (needs root; skipped otherwise)
   iproute2                  # ip: test_partition.py's namespaces and links (needs root; skipped otherwise)
+  chromium                  # /usr/bin/chromium: test_dashboard.py drives it with Playwright
 )
 
 missing=()
@@ -26,6 +29,7 @@ for p in "${packages[@]}"; do
 done
 command -v javac >/dev/null 2>&1 || missing+=(default-jdk-headless)
 python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 
 if ((${#missing[@]})); then
   sudo=""
@@ -46,4 +50,14 @@ if ! python3 -m pip install -q -r "$here/requirements.txt" 2>"$pip_log"; then
     cat "$pip_log" >&2
     exit 1
   fi
+fi
+
+# tests/ui: playwright-core as the lockfile pins it. Playwright's own browser download is
+# never used (the test launches Debian's chromium), so it is switched off.
+ui="$here/../ui"
+stamp="$ui/node_modules/.corral-lock-sha256"
+want="$(sha256sum "$ui/package-lock.json" | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  (cd "$ui" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --silent --no-audit --no-fund >/dev/null)
+  echo "$want" >"$stamp"
 fi

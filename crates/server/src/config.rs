@@ -43,6 +43,17 @@ impl FourLetterWhitelist {
     }
 }
 
+/// What the admin port's web dashboard may do (`admin.dashboard`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dashboard {
+    /// Reads, and writes as a client with the digest the user enters (the default).
+    ReadWrite,
+    /// Reads only: `POST /api/write` is refused.
+    ReadOnly,
+    /// Not served: the admin port answers ZooKeeper's commands only.
+    Off,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub tick_time_ms: u32,
@@ -82,6 +93,8 @@ pub struct Config {
     pub admin_enabled: bool,
     pub admin_address: IpAddr,
     pub admin_port: u16,
+    /// `admin.dashboard` (corral's own): the web dashboard on the admin port.
+    pub dashboard: Dashboard,
     /// Prometheus `/metrics`, served only when `metricsProvider.className` names ZooKeeper's
     /// Prometheus provider, as ZooKeeper does.
     pub metrics_enabled: bool,
@@ -120,6 +133,7 @@ impl Default for Config {
             admin_enabled: true,
             admin_address: IpAddr::from([0, 0, 0, 0]),
             admin_port: 8080,
+            dashboard: Dashboard::ReadWrite,
             metrics_enabled: false,
             metrics_address: IpAddr::from([0, 0, 0, 0]),
             metrics_port: 7000,
@@ -219,6 +233,14 @@ impl Config {
                         .map_err(|_| bad(format!("'{value}' is not an IP address")))?
                 }
                 "admin.serverPort" => cfg.admin_port = number(value).map_err(bad)?,
+                "admin.dashboard" => {
+                    cfg.dashboard = match value {
+                        "readwrite" => Dashboard::ReadWrite,
+                        "readonly" => Dashboard::ReadOnly,
+                        "off" => Dashboard::Off,
+                        _ => return Err(bad("expected readwrite, readonly or off".into())),
+                    }
+                }
                 // The admin server's idle timeout and command URL have no counterpart here.
                 "admin.idleTimeout" | "admin.commandURL" => {}
                 "metricsProvider.className" => {
@@ -387,6 +409,10 @@ mod tests {
         assert!(cfg.metrics_enabled);
         assert_eq!(cfg.metrics_port, 7001);
         assert!(Config::parse("metricsProvider.className=Foo\n", "zoo.cfg").is_err());
+        assert_eq!(Config::default().dashboard, Dashboard::ReadWrite);
+        let cfg = Config::parse("admin.dashboard=readonly\n", "zoo.cfg").unwrap();
+        assert_eq!(cfg.dashboard, Dashboard::ReadOnly);
+        assert!(Config::parse("admin.dashboard=yes\n", "zoo.cfg").is_err());
     }
 
     #[test]

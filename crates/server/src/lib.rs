@@ -10,7 +10,7 @@
 //! - [`watch`]: who watches what, and the events they get.
 //! - [`fourlw`]: four-letter words; [`stats`]: the counters they report.
 //! - [`admin`]: the admin HTTP server (ZooKeeper's AdminServer commands in JSON, `/health`,
-//!   `/ready`) and Prometheus `/metrics`.
+//!   `/ready`), the web dashboard and its JSON API, and Prometheus `/metrics`.
 //! - [`ensemble`]: zoo.cfg's `server.N` lines, the peer port's handler, this member's role
 //!   and whether it serves, session touches for the leader.
 
@@ -29,7 +29,7 @@ pub mod session;
 pub mod stats;
 pub mod watch;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
@@ -43,8 +43,18 @@ pub struct Server {
     cfg: Arc<Config>,
     listener: TcpListener,
     inbox: mpsc::Sender<pipeline::CoreMsg>,
+    status: corral_raft::StatusWatch,
     /// Tells why the Raft log stopped (a storage failure), if it does.
     log_failed: oneshot::Receiver<String>,
+}
+
+/// Where a local client reaches a listener bound to `addr` (`0.0.0.0` is not dialable).
+fn loopback_if_unspecified(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => (Ipv4Addr::LOCALHOST, addr.port()).into(),
+        IpAddr::V6(ip) if ip.is_unspecified() => (Ipv6Addr::LOCALHOST, addr.port()).into(),
+        _ => addr,
+    }
 }
 
 impl Server {
@@ -61,6 +71,7 @@ impl Server {
             cfg,
             listener,
             inbox: started.inbox,
+            status: started.status,
             log_failed: started.log_failed,
         })
     }
@@ -73,7 +84,18 @@ impl Server {
     pub async fn run(self) -> Result<(), String> {
         // As ZooKeeper's server: a frame longer than jute.maxbuffer closes the connection.
         let max_frame = self.cfg.jute_max_buffer_bytes;
-        admin::start(&self.cfg, self.inbox.clone()).await;
+        let admin = admin::Admin {
+            core: self.inbox.clone(),
+            status: Arc::new(self.status),
+            client_addr: loopback_if_unspecified(
+                self.listener
+                    .local_addr()
+                    .map_err(|e| format!("the client port's address: {e}"))?,
+            ),
+            standalone: self.cfg.servers.is_empty(),
+            dashboard: self.cfg.dashboard,
+        };
+        admin::start(&self.cfg, admin).await;
         let serve = listener::run(
             self.listener,
             self.inbox,

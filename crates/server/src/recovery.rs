@@ -80,6 +80,8 @@ pub enum StartError {
 /// A recovered, running core and log.
 pub struct Started {
     pub inbox: mpsc::Sender<CoreMsg>,
+    /// Raft's status, for the admin dashboard.
+    pub status: corral_raft::StatusWatch,
     pub log_failed: oneshot::Receiver<String>,
 }
 
@@ -225,7 +227,11 @@ pub async fn start(cfg: Arc<Config>) -> Result<Started, StartError> {
             tracing::info!("recovered in {:?}", began.elapsed());
         }
     }
-    Ok(Started { inbox, log_failed })
+    Ok(Started {
+        inbox,
+        status: node.status(),
+        log_failed,
+    })
 }
 
 async fn load_snapshot(dir: PathBuf) -> Result<(DataTree, Recovered), StartError> {

@@ -38,6 +38,8 @@ pub struct Latency {
     min_ms: u64,
     max_ms: u64,
     total_ms: u64,
+    /// The same sum in microseconds: whole milliseconds round most requests down to 0.
+    total_us: u64,
     count: u64,
 }
 
@@ -47,6 +49,7 @@ impl Default for Latency {
             min_ms: u64::MAX,
             max_ms: 0,
             total_ms: 0,
+            total_us: 0,
             count: 0,
         }
     }
@@ -58,7 +61,14 @@ impl Latency {
         self.min_ms = self.min_ms.min(ms);
         self.max_ms = self.max_ms.max(ms);
         self.total_ms += ms;
+        self.total_us += d.as_micros() as u64;
         self.count += 1;
+    }
+
+    /// (requests counted, their summed latency in µs): the dashboard's charts take the
+    /// difference between two readings.
+    pub fn totals(&self) -> (u64, u64) {
+        (self.count, self.total_us)
     }
 
     /// (min, avg, max), zeros before the first request, as ZooKeeper prints them.

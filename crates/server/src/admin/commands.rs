@@ -29,6 +29,7 @@ impl Core {
                 content_type: metrics::CONTENT_TYPE,
                 body: metrics::render(&self.mntr_rows()),
             },
+            Query::Dashboard(read) => self.dashboard(read),
             Query::Command(name) => {
                 let command = primary_name(name);
                 // As ZooKeeper: without a quorum, only what needs no running server answers.

@@ -1,6 +1,8 @@
-//! A minimal HTTP/1.1 server for the admin and metrics ports: one `GET` per connection,
-//! answered and closed (`Connection: close`). A request head over [`MAX_REQUEST_BYTES`] or
-//! slower than [`REQUEST_TIMEOUT_MS`] is refused; a body is never read.
+//! A minimal HTTP/1.1 server for the admin and metrics ports: one request per connection,
+//! answered and closed (`Connection: close`). A request head over [`MAX_REQUEST_BYTES`], a
+//! body over [`MAX_BODY_BYTES`] or a request slower than [`REQUEST_TIMEOUT_MS`] is refused.
+//! A body is read only when `Content-Length` announces one (the dashboard's POSTs); chunked
+//! bodies are not accepted.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -13,6 +15,8 @@ use tokio::net::{TcpListener, TcpStream};
 pub const MAX_REQUEST_BYTES: usize = 8 * 1024;
 /// Time a client has to send its request head, and the core to answer it.
 pub const REQUEST_TIMEOUT_MS: u64 = 5_000;
+/// The longest request body read (a dashboard write: up to jute.maxbuffer of data, base64).
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 /// Admin connections served at once; more wait in the kernel's backlog.
 const MAX_CONCURRENT_REQUESTS: usize = 64;
 
@@ -22,6 +26,63 @@ pub struct RequestHead {
     pub method: String,
     /// The path, without a query string.
     pub path: String,
+    /// The query string, without its `?` (empty when there is none).
+    pub query: String,
+    /// Header fields, names in lower case, in arrival order.
+    pub headers: Vec<(String, String)>,
+    /// Where the body starts in the bytes parsed.
+    pub body_at: usize,
+}
+
+impl RequestHead {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A whole request: its head and its body.
+#[derive(Debug)]
+pub struct Request {
+    pub head: RequestHead,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    /// The value of `name` in the query string, percent-decoded (`+` is a space).
+    pub fn param(&self, name: &str) -> Option<String> {
+        self.head.query.split('&').find_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(k)? == name).then(|| percent_decode(v))?
+        })
+    }
+}
+
+/// `None` for a malformed escape or bytes that are not UTF-8.
+pub fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' => {
+                let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -44,7 +105,8 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<RequestHead>, ParseError> {
         return Err(ParseError::TooLarge);
     }
     let head = std::str::from_utf8(&buf[..end]).map_err(|_| ParseError::Malformed)?;
-    let line = head.split("\r\n").next().unwrap_or_default();
+    let mut lines = head.split("\r\n");
+    let line = lines.next().unwrap_or_default();
     let mut parts = line.split(' ');
     let (Some(method), Some(target), Some(version), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -54,11 +116,36 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<RequestHead>, ParseError> {
     if method.is_empty() || !target.starts_with('/') || !version.starts_with("HTTP/1.") {
         return Err(ParseError::Malformed);
     }
-    let path = target.split(['?', '#']).next().unwrap_or_default();
+    let target = target.split('#').next().unwrap_or_default();
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let mut headers = Vec::new();
+    for field in lines {
+        let (name, value) = field.split_once(':').ok_or(ParseError::Malformed)?;
+        headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+    }
     Ok(Some(RequestHead {
         method: method.to_string(),
         path: path.to_string(),
+        query: query.to_string(),
+        headers,
+        body_at: end + 4,
     }))
+}
+
+/// The body length a head announces: `Err` for a chunked body, a malformed length or one
+/// over [`MAX_BODY_BYTES`] (the status to answer with).
+fn body_length(head: &RequestHead) -> Result<usize, u16> {
+    if head.header("transfer-encoding").is_some() {
+        return Err(411);
+    }
+    match head.header("content-length") {
+        None => Ok(0),
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if n > MAX_BODY_BYTES => Err(413),
+            Ok(n) => Ok(n),
+            Err(_) => Err(400),
+        },
+    }
 }
 
 /// An answer to send.
@@ -75,12 +162,18 @@ fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
         400 => "Bad Request",
+        403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
         408 => "Request Timeout",
+        409 => "Conflict",
+        411 => "Length Required",
+        413 => "Content Too Large",
+        415 => "Unsupported Media Type",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         503 => "Service Unavailable",
+        504 => "Gateway Timeout",
         _ => "Unknown",
     }
 }
@@ -112,10 +205,10 @@ pub fn error(status: u16, command: &str, why: &str) -> Response {
     }
 }
 
-/// Serves `listener` forever, answering each `GET` with `route(path)`.
+/// Serves `listener` forever, answering each request with `route(request)`.
 pub async fn serve<F, Fut>(listener: TcpListener, route: F)
 where
-    F: Fn(String) -> Fut + Clone + Send + 'static,
+    F: Fn(Request) -> Fut + Clone + Send + 'static,
     Fut: Future<Output = Response> + Send,
 {
     let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_REQUESTS));
@@ -147,24 +240,30 @@ where
 
 async fn answer<F, Fut>(mut stream: TcpStream, peer: SocketAddr, route: F)
 where
-    F: Fn(String) -> Fut,
+    F: Fn(Request) -> Fut,
     Fut: Future<Output = Response>,
 {
     let mut buf = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 1024];
+    let mut chunk = [0u8; 4096];
+    // How many bytes the whole request has, once its head has been read.
+    let mut want = MAX_REQUEST_BYTES + 4;
     let response = loop {
         match parse_head(&buf) {
-            Ok(Some(head)) if head.method == "GET" => break route(head.path).await,
-            Ok(Some(head)) => break error(405, "", &format!("{} is not allowed", head.method)),
+            Ok(Some(head)) => match body_length(&head) {
+                Err(status) => break error(status, "", "request body refused"),
+                Ok(len) if buf.len() >= head.body_at + len => {
+                    let body = buf[head.body_at..head.body_at + len].to_vec();
+                    break route(Request { head, body }).await;
+                }
+                Ok(len) => want = head.body_at + len,
+            },
             Ok(None) => {}
             Err(ParseError::TooLarge) => break error(431, "", "request too large"),
             Err(ParseError::Malformed) => break error(400, "", "malformed request"),
         }
         match stream.read(&mut chunk).await {
             Ok(0) | Err(_) => return,
-            Ok(n) => buf.extend_from_slice(
-                &chunk[..n.min((MAX_REQUEST_BYTES + 4).saturating_sub(buf.len()))],
-            ),
+            Ok(n) => buf.extend_from_slice(&chunk[..n.min(want.saturating_sub(buf.len()))]),
         }
     };
     if let Err(e) = stream.write_all(&encode(&response)).await {
@@ -184,6 +283,39 @@ mod tests {
             .unwrap();
         assert_eq!(head.method, "GET");
         assert_eq!(head.path, "/commands/mntr");
+    }
+
+    #[test]
+    fn reads_headers_query_parameters_and_the_body_length() {
+        let raw = b"POST /api/write?path=%2Fa%20b&x=1+2 HTTP/1.1\r\n\
+                    Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+        let head = parse_head(raw).unwrap().unwrap();
+        assert_eq!(head.header("content-type"), Some("application/json"));
+        assert_eq!(body_length(&head), Ok(2));
+        assert_eq!(&raw[head.body_at..], b"{}");
+        let req = Request { head, body: vec![] };
+        assert_eq!(req.param("path").as_deref(), Some("/a b"));
+        assert_eq!(req.param("x").as_deref(), Some("1 2"));
+        assert_eq!(req.param("y"), None);
+        assert_eq!(percent_decode("%zz"), None);
+        assert_eq!(percent_decode("%ff"), None);
+        let big = format!(
+            "POST / HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
+            MAX_BODY_BYTES + 1
+        );
+        assert_eq!(
+            body_length(&parse_head(big.as_bytes()).unwrap().unwrap()),
+            Err(413)
+        );
+        let chunked = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+        assert_eq!(
+            body_length(&parse_head(chunked).unwrap().unwrap()),
+            Err(411)
+        );
+        assert_eq!(
+            parse_head(b"GET / HTTP/1.1\r\nno colon\r\n\r\n"),
+            Err(ParseError::Malformed)
+        );
     }
 
     #[test]

@@ -5,27 +5,44 @@
 //!   `error`); `GET /health` (the core answers) and `GET /ready` (it serves clients: 503 for
 //!   an ensemble member without a quorum).
 //! - metrics port (`metricsProvider.httpPort`): `GET /metrics`, Prometheus text format.
+//! - the web dashboard on the admin port (`GET /`, `/dashboard`) and its JSON API under
+//!   `/api/` ([`dashboard`]); corral's own addition.
 //!
 //! [`http`] is the wire, [`json`] the encoding; the answers are computed by the core task
-//! (`commands`, `metrics`) from a [`CoreMsg::Admin`] message, as four-letter words are, so
-//! they read one consistent state. A port that cannot be bound is logged and skipped, as in
-//! ZooKeeper: clients are served regardless.
+//! (`commands`, `metrics`, the dashboard's reads) from a [`CoreMsg::Admin`] message, as
+//! four-letter words are, so they read one consistent state. A port that cannot be bound is
+//! logged and skipped, as in ZooKeeper: clients are served regardless.
 
 mod commands;
+pub mod dashboard;
 pub mod http;
 pub mod json;
 mod metrics;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use corral_raft::StatusWatch;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::config::Config;
 use crate::pipeline::CoreMsg;
-use http::{Response, JSON};
+use http::{Request, Response, JSON};
 use json::Json;
+
+/// What the admin port's handlers share.
+#[derive(Clone)]
+pub struct Admin {
+    pub core: mpsc::Sender<CoreMsg>,
+    /// Raft's view of the ensemble, for the dashboard's ensemble page.
+    pub status: Arc<StatusWatch>,
+    /// Where this server's clients connect: the dashboard writes as a client there.
+    pub client_addr: SocketAddr,
+    pub standalone: bool,
+    pub dashboard: crate::config::Dashboard,
+}
 
 /// What the HTTP side asks the core.
 #[derive(Debug)]
@@ -34,6 +51,8 @@ pub enum Query {
     Command(&'static str),
     Ready,
     Metrics,
+    /// A read of the dashboard's API.
+    Dashboard(dashboard::Read),
 }
 
 /// ZooKeeper's admin commands corral answers: (ZooKeeper's primary name, which answers carry
@@ -68,21 +87,22 @@ pub fn primary_name(word: &str) -> &'static str {
 }
 
 /// Binds the admin and metrics ports the configuration enables, and serves them.
-pub async fn start(cfg: &Config, core: mpsc::Sender<CoreMsg>) {
+pub async fn start(cfg: &Config, admin: Admin) {
     if cfg.admin_enabled {
         let addr = SocketAddr::new(cfg.admin_address, cfg.admin_port);
         if let Some(listener) = bind(addr, "admin server").await {
-            let core = core.clone();
-            tokio::spawn(http::serve(listener, move |path| {
-                admin_route(core.clone(), path)
+            let admin = admin.clone();
+            tokio::spawn(http::serve(listener, move |req| {
+                admin_route(admin.clone(), req)
             }));
         }
     }
     if cfg.metrics_enabled {
         let addr = SocketAddr::new(cfg.metrics_address, cfg.metrics_port);
         if let Some(listener) = bind(addr, "metrics").await {
-            tokio::spawn(http::serve(listener, move |path| {
-                metrics_route(core.clone(), path)
+            let core = admin.core;
+            tokio::spawn(http::serve(listener, move |req| {
+                metrics_route(core.clone(), req)
             }));
         }
     }
@@ -110,10 +130,17 @@ async fn ask(core: &mpsc::Sender<CoreMsg>, query: Query) -> Option<Response> {
     answer.await.ok()
 }
 
-async fn admin_route(core: mpsc::Sender<CoreMsg>, path: String) -> Response {
-    let path = path.trim_end_matches('/');
+async fn admin_route(admin: Admin, req: Request) -> Response {
+    if admin.dashboard != crate::config::Dashboard::Off && dashboard::serves(&req.head.path) {
+        return dashboard::route(&admin, req).await;
+    }
+    if req.head.method != "GET" {
+        return http::error(405, "", &format!("{} is not allowed", req.head.method));
+    }
+    let core = admin.core;
+    let path = req.head.path.trim_end_matches('/');
     match path {
-        "/commands" | "" => {
+        "/commands" => {
             let names = COMMANDS
                 .iter()
                 .flat_map(|(p, a)| if p == a { vec![*p] } else { vec![*p, *a] })
@@ -152,7 +179,11 @@ async fn admin_route(core: mpsc::Sender<CoreMsg>, path: String) -> Response {
     }
 }
 
-async fn metrics_route(core: mpsc::Sender<CoreMsg>, path: String) -> Response {
+async fn metrics_route(core: mpsc::Sender<CoreMsg>, req: Request) -> Response {
+    let path = req.head.path;
+    if req.head.method != "GET" {
+        return http::error(405, "", &format!("{} is not allowed", req.head.method));
+    }
     if path != "/metrics" {
         return http::error(404, "", &format!("no such path {path}"));
     }

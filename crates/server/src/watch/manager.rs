@@ -210,6 +210,14 @@ impl WatchManager {
         self.by_conn.values().map(|s| s.len()).sum()
     }
 
+    /// (connection, kind, path) of every watch, in no particular order.
+    pub fn all(&self) -> Vec<(ConnId, WatchKind, String)> {
+        self.by_conn
+            .iter()
+            .flat_map(|(c, set)| set.iter().map(|(k, p)| (*c, *k, p.clone())))
+            .collect()
+    }
+
     /// (connection, path) of every watch in ZooKeeper's data-watch table: one-shot data and
     /// exist watches, and persistent and persistent-recursive ones.
     pub fn data_watches(&self) -> Vec<(ConnId, String)> {
