@@ -12,7 +12,9 @@ import itertools
 import logging
 import os
 import random
+import shutil
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -26,12 +28,15 @@ from kazoo.exceptions import NoNodeError  # noqa: E402
 
 import checks  # noqa: E402
 import ensemble  # noqa: E402
+import recipes  # noqa: E402
 import workloads  # noqa: E402
 from history import OK, History  # noqa: E402
 from linearizable import check, versioned_register  # noqa: E402
 from nemesis import FAULTS, Nemesis  # noqa: E402
+from watcher import Watcher  # noqa: E402
 
-WORKERS = {workloads.Register: 4, workloads.Burst: 1, workloads.Queue: 2, workloads.Churn: 1}
+WORKERS = {workloads.Register: 4, workloads.Burst: 1, workloads.Queue: 2, workloads.Churn: 1,
+           recipes.Counter: 2, recipes.FencedLeader: 3, Watcher: 1}
 HEAL_TIMEOUT_S = 120.0
 JOIN_TIMEOUT_S = 60.0
 EXPIRY_WAIT_S = 40.0
@@ -46,6 +51,7 @@ class Report:
     counts: dict
     checked: dict
     anomalies: list = field(default_factory=list)
+    logs: str = ""
 
     def __str__(self):
         lines = [f"seed {self.seed}: ops {self.counts}; checked {self.checked}"]
@@ -53,6 +59,8 @@ class Report:
             lines.append(f"{len(self.anomalies)} anomalies:")
             lines += [f"- {a}" for a in self.anomalies]
             lines.append(f"faults:\n{self.faults}")
+        if self.logs:
+            lines.append(f"member logs: {self.logs}")
         return "\n".join(lines)
 
 
@@ -61,15 +69,28 @@ def run(seed, seconds, faults=FAULTS, voters=3):
     logging.getLogger("kazoo").setLevel(logging.ERROR)
     ens = ensemble.Ensemble("corral", voters, extra_cfg=EXTRA_CFG).start()
     try:
-        return _run(ens, seed, seconds, faults)
+        report = _run(ens, seed, seconds, faults)
+        if report.anomalies:
+            report.logs = _keep_logs(ens, seed)
+        return report
     finally:
         ens.stop()
+
+
+def _keep_logs(ens, seed):
+    """Copies the members' logs out of the ensemble's directory (removed at stop)."""
+    keep = tempfile.mkdtemp(prefix=f"corral-faults-seed-{seed}-")
+    for m in ens.members:
+        if os.path.exists(m.log_path):
+            shutil.copy(m.log_path, os.path.join(keep, f"member-{m.id}.log"))
+    return keep
 
 
 def _run(ens, seed, seconds, faults):
     history = History()
     with _client(ens.hosts) as zk:
-        workloads.Register.setup(zk)
+        for cls in (workloads.Register, recipes.Counter, recipes.FencedLeader):
+            cls.setup(zk)
         for parent in ("/queue", "/eph", "/burst"):
             zk.ensure_path(parent)
     stop = threading.Event()
@@ -91,8 +112,10 @@ def _run(ens, seed, seconds, faults):
     nemesis.heal()
     ens.wait_whole(HEAL_TIMEOUT_S, converged=True)
     anomalies += _final_checks(ens, history, workers)
-    checked = {"register ops": sum(1 for op in history.ops if op.f in ("write", "cas", "read")),
-               "faults": len([t for t, text in nemesis.log if not text.startswith(("restart", "resume"))])}
+    checked = {f: sum(1 for op in history.ops if op.f == f and op.status == OK)
+               for f in sorted({op.f for op in history.ops})}
+    checked["faults"] = len([t for t, text in nemesis.log
+                             if not text.startswith(("restart", "resume"))])
     return Report(seed, nemesis.describe(), history.counts(), checked, anomalies)
 
 
@@ -121,6 +144,8 @@ def _final_checks(ens, history, workers):
             finals[key] = _read(zk, key)
             history.complete(op, OK, finals[key])
         remaining = {f"/queue/{c}" for c in zk.get_children("/queue")}
+        zk.sync(recipes.Counter.PATH)
+        counter = int(zk.get(recipes.Counter.PATH)[0])
         churn = [w for w in workers if isinstance(w, workloads.Churn)]
         anchors = [w.anchor for w in churn if w.anchor_alive()]
         for a in anchors:
@@ -129,7 +154,12 @@ def _final_checks(ens, history, workers):
         owners = _await_expiry(zk, vanished)
         for sid in vanished:
             history.complete(history.invoke(final, "session-ended", "/eph", session=sid), OK)
+    for w in workers:
+        if isinstance(w, Watcher):
+            anomalies += w.settle(finals)
     anomalies += _members_agree(ens, finals)
+    anomalies += recipes.counter_anomalies(history.ops, counter)
+    anomalies += recipes.fencing_anomalies(history.ops)
     for key, ops in history.by_key().items():
         ops = [op for op in ops if op.f in ("write", "cas", "read")]
         if not ops:

@@ -4,6 +4,7 @@ or a green fault run proves nothing."""
 import random
 
 import checks
+import recipes
 from history import FAIL, INFO, OK, Op
 from linearizable import check, versioned_register
 
@@ -158,3 +159,21 @@ def test_ephemerals_catch_survivors_of_ended_sessions():
     ended = op(1, "session-ended", None, 2, 3, session=s)
     assert checks.ephemerals([create, ended], final_nodes={}) == []
     assert len(checks.ephemerals([create, ended], final_nodes={"/e/a": s})) == 1
+
+
+def test_counter_catches_duplicate_values_and_lost_increments():
+    a = op(0, "increment", 0, 0, 1, result=1)
+    b = op(1, "increment", 1, 2, 3, result=2)
+    lost = op(2, "increment", 2, 4, None, status=INFO)
+    assert recipes.counter_anomalies([a, b, lost], final_value=2) == []
+    assert recipes.counter_anomalies([a, b, lost], final_value=3) == []
+    assert len(recipes.counter_anomalies([a, b], final_value=1)) == 1
+    twin = op(3, "increment", 0, 0, 1, result=1)
+    assert any("two increments" in x for x in recipes.counter_anomalies([a, twin], 2))
+
+
+def test_fencing_catches_an_old_token_acting_after_a_newer_one():
+    new = op(0, "act", 7, 0, 1, result=100)
+    old = op(1, "act", 5, 0, 1, result=101)
+    assert recipes.fencing_anomalies([op(2, "act", 5, 0, 1, result=90), new]) == []
+    assert len(recipes.fencing_anomalies([new, old])) == 1

@@ -34,7 +34,10 @@ RAW_ERRORS = (OSError, EOFError, ValueError, AssertionError, struct.error)
 
 
 class Worker(threading.Thread):
-    """Runs `step()` until `stop` is set; owns one kazoo session at a time."""
+    """Runs `step()` until `stop` is set; owns one kazoo session at a time, closed when it
+    stops unless `keep_session`."""
+
+    keep_session = False
 
     def __init__(self, name, history, hosts, rng, stop, processes):
         super().__init__(name=name, daemon=True)
@@ -77,8 +80,13 @@ class Worker(threading.Thread):
         except Exception as e:  # noqa: BLE001 - reported by the runner
             self.error = e
         finally:
-            if self.client is not None:
-                _close_quietly(self.client)
+            if not self.keep_session:
+                self.close()
+
+    def close(self):
+        if self.client is not None:
+            _close_quietly(self.client)
+            self.client = None
 
     def attempt(self, f, key, arg, action, reads=False):
         """Records `action()` (which returns the result) as one op. Errors: a definite one is

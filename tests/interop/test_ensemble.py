@@ -6,6 +6,7 @@ is bounded and every loop counted."""
 
 import os
 import shutil
+import signal
 import threading
 import time
 
@@ -289,6 +290,34 @@ def test_killed_follower_catches_up_after_snapshots_and_purges(start_ensemble, c
     for i in (0, SNAP_WRITES // 2, SNAP_WRITES - 1):
         assert d.get(f"/snap/k{i}")[0] == str(i).encode()
     print(f"{SNAP_WRITES} creates in {wrote_s:.1f}s")
+
+
+def test_watch_on_a_member_that_installs_a_snapshot_is_not_silently_lost(start_ensemble,
+                                                                           client):
+    # A follower paused while the leader snapshots and purges its log gets a snapshot when it
+    # resumes: its tree is replaced wholesale. A watch its client set must not stay armed on
+    # a node the snapshot changed as if nothing happened: the client either gets the change
+    # event or loses its connection (ZooKeeper's learner closes its clients when it resyncs;
+    # the client then sets its watches again, or, as kazoo does, tells each with a NONE event).
+    ens = start_ensemble(extra_cfg={"snapCount": "100", "autopurge.snapRetainCount": "3"})
+    leader = ens.leader(FAILOVER_S)
+    paused = followers(ens, leader)[0]
+    w = client(",".join(m.host for m in ens.members if m is not paused))
+    w.create("/snapwatch", b"before")
+    watcher = client(paused.host)
+    events = []
+    told = threading.Event()
+    watcher.get("/snapwatch", watch=lambda e: (events.append(e), told.set()))
+    paused.proc.send_signal(signal.SIGSTOP)
+    try:
+        w.set("/snapwatch", b"after")
+        w.create("/snapwatch-fill")
+        create_many(w, "/snapwatch-fill", 600)
+    finally:
+        paused.proc.send_signal(signal.SIGCONT)
+    assert told.wait(CONVERGE_S), ("a watch on a member that caught up through a snapshot "
+                                   "was neither fired nor dropped")
+    assert events[0].type in ("CHANGED", "NONE"), events
 
 
 WIPE_WRITES = 1000

@@ -249,7 +249,19 @@ impl Core {
         for session_id in self.tree.session_ids() {
             self.adopt_session(session_id);
         }
-        tracing::info!(file = %path.display(), "snapshot installed");
+        // The watches of this member's clients saw none of the changes the snapshot brought.
+        // As a ZooKeeper learner that resyncs: close the connections; each client comes
+        // back with its last zxid and its watches, and `set_watches` fires what changed.
+        let conns: Vec<ConnId> = self.registry.conns.keys().copied().collect();
+        tracing::info!(
+            file = %path.display(),
+            "snapshot installed; closing {} client connections so that their watches are set \
+             again",
+            conns.len()
+        );
+        for conn in conns {
+            self.close_conn(conn);
+        }
         Ok(())
     }
 }

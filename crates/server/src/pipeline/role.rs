@@ -77,6 +77,9 @@ impl Core {
         let before = std::mem::replace(&mut e.role, info.clone());
         let now_leading = info.mode == Mode::Leader && info.serving;
         let was_leading = before.mode == Mode::Leader && before.serving;
+        if now_leading != was_leading {
+            self.forget_unfinished_expiries();
+        }
         if now_leading && !was_leading {
             // Sessions were tracked by the old leader: give each its full timeout again.
             let now = Instant::now();
@@ -143,6 +146,28 @@ impl Core {
         }
     }
 
+    /// Expiries this member proposed as leader are marked `closing` until their close
+    /// commits. Across a change of leadership such a close may never commit: the session
+    /// must not stay marked (untracked, untouchable, never expired again, its ephemerals
+    /// kept for good). If the close does commit after all, it ends the session then.
+    fn forget_unfinished_expiries(&mut self) {
+        let mut forgotten = 0;
+        for s in self.registry.sessions.values_mut() {
+            // A client's own close waits in its FIFO; `writes_lost` answers for those.
+            if s.closing && s.fifo.is_empty() {
+                s.closing = false;
+                forgotten += 1;
+            }
+        }
+        if forgotten > 0 {
+            tracing::info!(
+                sessions = forgotten,
+                "expiries proposed before the leader changed are not committed yet: their \
+                 sessions are tracked again"
+            );
+        }
+    }
+
     /// Drops what waited for entries proposed under `proposer`, closing their connections.
     pub(super) fn writes_lost(&mut self, proposer: u64) {
         let mut affected = Vec::new();
@@ -164,6 +189,9 @@ impl Core {
                 continue;
             };
             s.fifo.clear();
+            // A close among them may or may not commit: until one does, the session lives
+            // (and expires) as any other.
+            s.closing = false;
             // Requests held behind a pending reconfig belong to the connection closed here.
             s.held = None;
             let conn = s.conn.take();
