@@ -6,7 +6,10 @@ the next:
 - corrupt: kill a member, overwrite bytes of its newest Raft log or snapshot file, restart
   it; a member that refuses to start on the damage is an operator's case: its data
   directory is wiped (keeping myid) and it must rejoin from the others;
-- wipe: kill a member, delete its data directory (keeping myid), restart: it must rejoin.
+- wipe: kill a member, delete its data directory (keeping myid), restart: it must rejoin;
+- partition-leader, partition-halves, partition-bridge (members in network namespaces
+  only, netns.BridgeNet): the leader cut off from the others; the members split in two
+  random sides; two sides that only one member (the bridge) still sees both of.
 
 Every fault is logged with its time, so a failing history can be read against it."""
 
@@ -18,13 +21,15 @@ import threading
 import time
 
 FAULTS = ("kill", "kill-leader", "pause", "pause-leader", "corrupt", "wipe")
+PARTITIONS = ("partition-leader", "partition-halves", "partition-bridge")
 REFUSED_WAIT_S = 10.0
 
 
 class Nemesis(threading.Thread):
-    def __init__(self, ens, rng, faults, stop, interval_s=(2.0, 4.0)):
+    def __init__(self, ens, rng, faults, stop, net=None, interval_s=(2.0, 4.0)):
         super().__init__(name="nemesis", daemon=True)
         self.ens, self.rng, self.faults, self.stop_event = ens, rng, list(faults), stop
+        self.net = net
         self.interval_s = interval_s
         self.log = []  # (monotonic time, text)
         self.paused = set()
@@ -121,8 +126,43 @@ class Nemesis(threading.Thread):
             m.restart(wait=False)
             self.note(f"restart member {m.id}")
 
+    def _partition(self, sides, what):
+        """Blocks every pair across `sides` (lists of member ids) for a while."""
+        self.note(f"partition ({what}): " + " | ".join(
+            ",".join(map(str, side)) for side in sides))
+        for i, side in enumerate(sides):
+            for other in sides[i + 1:]:
+                for a in side:
+                    for b in other:
+                        self.net.block(a, b)
+        self.stop_event.wait(self.rng.uniform(1.0, 4.0))
+        self.net.unblock_all()
+        self.note("partition healed")
+
+    def _partition_leader(self):
+        leader = self._pick(leader=True).id
+        self._partition([[leader], [m.id for m in self.ens.members if m.id != leader]],
+                        "leader alone")
+
+    def _partition_halves(self):
+        ids = [m.id for m in self.ens.members]
+        self.rng.shuffle(ids)
+        cut = len(ids) // 2
+        self._partition([ids[:cut], ids[cut:]], "halves")
+
+    def _partition_bridge(self):
+        ids = [m.id for m in self.ens.members]
+        self.rng.shuffle(ids)
+        bridge, rest = ids[0], ids[1:]
+        cut = max(1, len(rest) // 2)
+        # The bridge stays in neither side: it reaches both.
+        self.note(f"bridge member {bridge}")
+        self._partition([rest[:cut], rest[cut:]], "bridged")
+
     def heal(self):
-        """Every member running and none paused."""
+        """Every member running, none paused, no partition."""
+        if self.net is not None:
+            self.net.unblock_all()
         for m in list(self.paused):
             self._resume(m)
         for m in self.ens.members:

@@ -24,10 +24,6 @@ old leader keeps its clients but loses its peers; healing sets it up again. Tear
 members and deletes the namespaces (and with them every link) even when the test fails.
 """
 
-import os
-import random
-import shutil
-import subprocess
 import threading
 import time
 
@@ -38,12 +34,11 @@ from kazoo.handlers.threading import KazooTimeoutError
 from kazoo.retry import KazooRetry
 
 import ensemble
+import netns
 import servers
 from kazoo_ext import stop
 
 SIDS = (1, 2, 3)
-PEER_NET = "10.77.0"
-CLIENT_PORT, PEER_PORT, ELECTION_PORT = 2181, 2888, 3888
 # tickTime=1000, syncLimit=5: a leader that lost its quorum, and followers that lost their
 # leader, notice within about 5 s (ZooKeeper); these bounds leave room for 2 busy cores.
 EXTRA_CFG = {"tickTime": "1000", "initLimit": "10", "syncLimit": "5"}
@@ -56,113 +51,13 @@ SESSION_TIMEOUT_S = 15.0
 BEFORE, MAJORITY = 10, 20
 
 
-def ip(*args, check=True):
-    r = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=30)
-    if check and r.returncode != 0:
-        raise RuntimeError(f"ip {' '.join(args)}: {r.stderr.strip()}")
-    return r
-
-
-class Net:
-    """The namespaces and links above; `prefix(sid)` runs a command in member sid's namespace.
-    Answers the questions of ensemble.Loopback, for ensemble.Ensemble(net=...)."""
-
-    def __init__(self):
-        self.run_id = f"{os.getpid() % 0xfff:03x}{random.randrange(0x1000):03x}"
-        self.switch = f"crpt-{self.run_id}-sw"
-        self.namespaces = []
-        self.root_links = []
-        used = ip("-4", "-o", "addr").stdout + ip("-4", "route").stdout
-        free = [x for x in range(256) if f"10.78.{x}." not in used]
-        if not free:
-            raise RuntimeError("no free 10.78.X.0/24 in the root namespace")
-        self.x = random.choice(free)
-
-    def ns(self, sid):
-        return f"crpt-{self.run_id}-m{sid}"
-
-    def prefix(self, sid):
-        return ("ip", "netns", "exec", self.ns(sid))
-
-    def peer_ip(self, sid):
-        return f"{PEER_NET}.{sid}"
-
-    def client_ip(self, sid):
-        return f"10.78.{self.x}.{4 * sid + 1}"
-
-    def ports(self, sid):
-        """Every member has addresses of its own, so all can use the usual ports."""
-        return CLIENT_PORT, PEER_PORT, ELECTION_PORT
-
-    def port(self, sid):
-        return f"s{self.run_id}{sid}"
-
-    def _add_ns(self, name):
-        ip("netns", "add", name)
-        self.namespaces.append(name)
-        ip("-n", name, "link", "set", "lo", "up")
-
-    def setup(self):
-        self._add_ns(self.switch)
-        ip("-n", self.switch, "link", "add", "br0", "type", "bridge")
-        ip("-n", self.switch, "link", "set", "br0", "up")
-        for sid in SIDS:
-            ns = self.ns(sid)
-            self._add_ns(ns)
-            # Peer link: member <-> switch.
-            q, s = f"q{self.run_id}{sid}", self.port(sid)
-            ip("link", "add", q, "type", "veth", "peer", "name", s)
-            self.root_links.append(q)
-            ip("link", "set", q, "netns", ns)
-            ip("link", "set", s, "netns", self.switch)
-            ip("-n", ns, "link", "set", q, "name", "peer0")
-            ip("-n", ns, "addr", "add", f"{self.peer_ip(sid)}/24", "dev", "peer0")
-            ip("-n", ns, "link", "set", "peer0", "up")
-            ip("-n", self.switch, "link", "set", s, "master", "br0")
-            ip("-n", self.switch, "link", "set", s, "up")
-            # Client link: member <-> root namespace.
-            c, k = f"c{self.run_id}{sid}", f"k{self.run_id}{sid}"
-            ip("link", "add", c, "type", "veth", "peer", "name", k)
-            self.root_links.append(c)
-            ip("link", "set", k, "netns", ns)
-            ip("-n", ns, "link", "set", k, "name", "client0")
-            ip("-n", ns, "addr", "add", f"{self.client_ip(sid)}/30", "dev", "client0")
-            ip("-n", ns, "link", "set", "client0", "up")
-            ip("addr", "add", f"10.78.{self.x}.{4 * sid + 2}/30", "dev", c)
-            ip("link", "set", c, "up")
-
-    def cut(self, sid):
-        ip("-n", self.switch, "link", "set", self.port(sid), "down")
-
-    def heal(self, sid):
-        ip("-n", self.switch, "link", "set", self.port(sid), "up")
-
-    def teardown(self):
-        for name in reversed(self.namespaces):
-            ip("netns", "del", name, check=False)
-        for link in self.root_links:  # gone with their peers' namespaces; just in case
-            ip("link", "del", link, check=False)
-
-
-def _skip_unless_namespaces_work():
-    if shutil.which("ip") is None:
-        pytest.skip("the partition test needs iproute2's `ip` (network namespaces, veth)")
-    name = f"crpt-probe-{os.getpid()}"
-    try:
-        r = ip("netns", "add", name, check=False)
-    except OSError as e:
-        pytest.skip(f"cannot run `ip netns add`: {e}")
-    if r.returncode != 0:
-        pytest.skip("cannot create network namespaces (needs root: CAP_SYS_ADMIN and "
-                    f"CAP_NET_ADMIN): {r.stderr.strip()}")
-    ip("netns", "del", name, check=False)
-
-
 @pytest.fixture
 def cluster(request):
     """Three members of the target kind, each in its own namespace, whole and serving."""
-    _skip_unless_namespaces_work()
-    net = Net()
+    usable, why = netns.usable()
+    if not usable:
+        pytest.skip(f"the partition test needs network namespaces: {why}")
+    net = netns.BridgeNet(SIDS)
     ens = None
     try:
         try:

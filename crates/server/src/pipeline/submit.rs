@@ -39,6 +39,8 @@ const MAX_BATCH_ENTRIES: usize = 4096;
 const MAX_BATCH_BYTES: usize = 4 << 20;
 /// How long a forwarded batch may take to commit before its fate is given up as unknown.
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often a batch awaiting its outcome looks whether its leader still leads.
+const LEADER_POLL: Duration = Duration::from_millis(20);
 /// Pause between attempts to send to a leader whose port refuses connections.
 const FORWARD_RETRY: Duration = Duration::from_millis(20);
 
@@ -74,7 +76,7 @@ impl Submitter {
         loop {
             while in_flight.len() >= MAX_BATCHES_IN_FLIGHT {
                 let oldest = in_flight.pop_front().expect("non-empty");
-                self.resolve(oldest).await;
+                self.resolve(oldest, &status).await;
             }
             let Some(first) = self.next_entry(true).await else {
                 return;
@@ -219,14 +221,25 @@ impl Submitter {
         }
     }
 
-    async fn resolve(&self, f: InFlight) {
-        let result = match f.flight {
-            Flight::Local(applied) => applied.wait().await,
-            Flight::Remote(reply) => reply
-                .wait(FORWARD_TIMEOUT)
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
+    /// Waits for a batch's outcome; an unknown one (no answer in time, or `f.target` no
+    /// longer leads: a deposed leader's entries may never commit nor fail) gives up its
+    /// proposer id.
+    async fn resolve(&self, f: InFlight, status: &corral_raft::StatusWatch) {
+        let outcome = async {
+            match f.flight {
+                Flight::Local(applied) => applied.wait().await,
+                Flight::Remote(reply) => reply
+                    .wait(FORWARD_TIMEOUT)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string()),
+            }
+        };
+        let result = tokio::select! {
+            r = outcome => r,
+            () = leads_no_more(status, f.target) => {
+                Err(format!("member {} no longer leads", f.target))
+            }
         };
         if let Err(why) = result {
             tracing::info!(
@@ -253,5 +266,12 @@ impl Submitter {
         {
             let _ = self.core.send(CoreMsg::WritesLost { proposer }).await;
         }
+    }
+}
+
+/// Resolves once `target` is not the leader `status` knows of.
+async fn leads_no_more(status: &corral_raft::StatusWatch, target: u64) {
+    while status.get().leader == Some(target) {
+        tokio::time::sleep(LEADER_POLL).await;
     }
 }
