@@ -20,8 +20,10 @@ pub mod connection;
 pub mod disk;
 pub mod ensemble;
 pub mod fourlw;
+pub mod javafmt;
 pub mod limits;
 pub mod listener;
+pub mod metrics;
 pub mod outbox;
 pub mod pipeline;
 pub mod recovery;
@@ -45,6 +47,7 @@ pub struct Server {
     inbox: mpsc::Sender<pipeline::CoreMsg>,
     /// Tells why the Raft log stopped (a storage failure), if it does.
     log_failed: oneshot::Receiver<String>,
+    metrics: std::sync::Arc<metrics::ServerMetrics>,
 }
 
 impl Server {
@@ -62,6 +65,7 @@ impl Server {
             listener,
             inbox: started.inbox,
             log_failed: started.log_failed,
+            metrics: started.metrics,
         })
     }
 
@@ -79,6 +83,7 @@ impl Server {
             self.inbox,
             self.cfg.max_client_cnxns,
             max_frame,
+            self.metrics,
         );
         tokio::select! {
             _ = serve => Ok(()),

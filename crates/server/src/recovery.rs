@@ -21,7 +21,8 @@ use std::time::{Duration, Instant};
 use corral_datatree::snapshot::load_newest_valid;
 use corral_datatree::DataTree;
 use corral_raft::{
-    CorralNode, EnsembleConfig, LogStoreConfig, NodeConfig, NodeError, RaftNode, Recovered,
+    CorralNode, EnsembleConfig, LogStoreConfig, NodeConfig, NodeError, RaftNode, Recovered, Timing,
+    Timings,
 };
 use std::sync::atomic::AtomicU64;
 use tokio::net::TcpListener;
@@ -35,6 +36,7 @@ use crate::ensemble::peers::{Peers, CLUSTER};
 use crate::ensemble::role::{self, LeaderContact, Mode, RoleInfo};
 use crate::ensemble::{reconfig, touch};
 use crate::limits;
+use crate::metrics::ServerMetrics;
 use crate::pipeline::propose::Proposer;
 use crate::pipeline::submit::Submitter;
 use crate::pipeline::{Core, CoreMsg, EnsembleState};
@@ -81,6 +83,7 @@ pub enum StartError {
 pub struct Started {
     pub inbox: mpsc::Sender<CoreMsg>,
     pub log_failed: oneshot::Receiver<String>,
+    pub metrics: Arc<ServerMetrics>,
 }
 
 pub async fn start(cfg: Arc<Config>) -> Result<Started, StartError> {
@@ -121,13 +124,28 @@ pub async fn start(cfg: Arc<Config>) -> Result<Started, StartError> {
         touches: touch_tx.clone(),
         reconfigs: reconfig_tx.clone(),
     });
-    let core = Core::new(cfg.clone(), tree, proposer, disk, ensemble_state);
+    let metrics = Arc::new(ServerMetrics::default());
+    let core = Core::new(
+        cfg.clone(),
+        tree,
+        proposer,
+        disk,
+        ensemble_state,
+        metrics.clone(),
+    );
     let (inbox, inbox_rx) = mpsc::channel(limits::CORE_QUEUE_LEN);
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     tokio::spawn(core.run(inbox_rx, events_rx));
 
     let mut log = LogStoreConfig::new(log_dir);
     log.force_sync = cfg.force_sync;
+    log.timings = Timings::new({
+        let metrics = metrics.clone();
+        move |what, took| match what {
+            Timing::Fsync => metrics.fsynced(took),
+            Timing::Snapshot => metrics.observe_ms("snapshottime", took),
+        }
+    });
     let client_addr = SocketAddr::new(cfg.client_port_address, cfg.client_port).to_string();
     let (id, node, raft_ensemble) = match &ensemble {
         None => (
@@ -213,7 +231,13 @@ pub async fn start(cfg: Arc<Config>) -> Result<Started, StartError> {
                 inbox.clone(),
             ));
             let at_start = node.status().get().last_log_index;
-            tokio::spawn(role::watch(node.clone(), contact, inbox.clone(), at_start));
+            tokio::spawn(role::watch(
+                node.clone(),
+                contact,
+                inbox.clone(),
+                at_start,
+                metrics.clone(),
+            ));
             tracing::info!(
                 id,
                 "ensemble member started in {:?}; serving once a leader has a quorum",
@@ -225,7 +249,11 @@ pub async fn start(cfg: Arc<Config>) -> Result<Started, StartError> {
             tracing::info!("recovered in {:?}", began.elapsed());
         }
     }
-    Ok(Started { inbox, log_failed })
+    Ok(Started {
+        inbox,
+        log_failed,
+        metrics,
+    })
 }
 
 async fn load_snapshot(dir: PathBuf) -> Result<(DataTree, Recovered), StartError> {

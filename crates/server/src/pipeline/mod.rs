@@ -31,6 +31,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::config::Config;
 use crate::disk::DiskGuard;
 use crate::ensemble::role::RoleInfo;
+use crate::metrics::ServerMetrics;
 use crate::outbox::{Outbox, SendError};
 use crate::session::{Registry, SessionTracker};
 use crate::stats::ServerStats;
@@ -100,9 +101,11 @@ pub struct Core {
     log: Proposer,
     disk: DiskGuard,
     pub(crate) registry: Registry,
-    tracker: SessionTracker,
+    pub(crate) tracker: SessionTracker,
     pub(crate) watches: WatchManager,
     pub(crate) stats: ServerStats,
+    /// ZooKeeper's `ServerMetrics`, shared with the tasks that measure outside the core.
+    pub(crate) metrics: Arc<ServerMetrics>,
     next_session_id: i64,
     /// Containers and TTL nodes whose removal is proposed and not yet applied.
     removals_in_flight: HashSet<String>,
@@ -119,6 +122,7 @@ impl Core {
         log: Proposer,
         disk: DiskGuard,
         ensemble: Option<EnsembleState>,
+        metrics: Arc<ServerMetrics>,
     ) -> Core {
         tree.set_extended_types_enabled(cfg.extended_types_enabled);
         let now_ms = wall_clock_ms();
@@ -135,6 +139,7 @@ impl Core {
             registry: Registry::default(),
             watches: WatchManager::default(),
             stats: ServerStats::new(),
+            metrics,
             next_session_id,
             removals_in_flight: HashSet::new(),
             ensemble,
@@ -216,10 +221,14 @@ impl Core {
         let Some(c) = self.registry.conns.get_mut(&conn) else {
             return;
         };
+        let len = bytes.len();
         match c.outbox.send(bytes, reply) {
             Ok(()) => {
                 c.sent += 1;
                 self.stats.sent += 1;
+                if reply {
+                    self.stats.client_response.record(len);
+                }
             }
             Err(SendError::TooSlow) => {
                 tracing::warn!(
@@ -233,10 +242,17 @@ impl Core {
         }
     }
 
-    /// Counts a request's answer in the server's and its connection's figures.
-    fn replied(&mut self, conn: ConnId, zxid: i64, received: Instant) {
+    /// Counts a request's answer in the server's and its connection's figures, and in
+    /// ZooKeeper's `updatelatency` (a write) or `readlatency` (anything else).
+    fn replied(&mut self, conn: ConnId, zxid: i64, received: Instant, write: bool) {
         let latency = received.elapsed();
         self.stats.latency.record(latency);
+        let summary = if write {
+            "updatelatency"
+        } else {
+            "readlatency"
+        };
+        self.metrics.observe_ms(summary, latency);
         if let Some(c) = self.registry.conns.get_mut(&conn) {
             c.stats.latency.record(latency);
             c.stats.last_latency_ms = latency.as_millis() as u64;
@@ -251,6 +267,7 @@ impl Core {
         let id = self.log.id();
         let bytes = self.log.propose(id, entry);
         self.disk.proposed(bytes);
+        self.stats.proposal_sizes.record(bytes);
         id
     }
 

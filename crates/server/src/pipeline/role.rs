@@ -78,6 +78,7 @@ impl Core {
         let now_leading = info.mode == Mode::Leader && info.serving;
         let was_leading = before.mode == Mode::Leader && before.serving;
         if now_leading && !was_leading {
+            self.stats.leading_since = Some(Instant::now());
             // Sessions were tracked by the old leader: give each its full timeout again.
             let now = Instant::now();
             let sessions: Vec<(i64, u32)> = self
