@@ -220,8 +220,14 @@ def test_ready_is_503_for_a_member_without_a_quorum():
         assert status == 200 and json.loads(body)["status"] == "ok"
         status, _, body = get(urls[survivor.id] + "/commands/mntr")
         assert status == 200 and json.loads(body)["error"]
+        # As ZooKeeper's: commands that need a running server say it is not serving (ruok
+        # too), the others answer.
         status, _, body = get(urls[survivor.id] + "/commands/ruok")
-        assert status == 200 and json.loads(body) == {"command": "ruok", "error": None}
+        assert status == 200 and json.loads(body)["error"]
+        status, _, body = get(urls[survivor.id] + "/commands/environment")
+        assert status == 200 and json.loads(body)["error"] is None
+        assert json.loads(get(urls[survivor.id] + "/commands/zabstate")[2])["zabstate"] == \
+            "election"
     finally:
         ens.stop()
 

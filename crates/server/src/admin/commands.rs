@@ -17,15 +17,15 @@ pub(super) fn field(k: &str, v: Json) -> (String, Json) {
     (k.to_string(), v)
 }
 
-/// Commands ZooKeeper runs without a running server (`CommandBase`'s `serverRequired`).
-const WITHOUT_SERVER: [&str; 7] = [
+/// Commands ZooKeeper runs without a running server (`CommandBase`'s `serverRequired`
+/// false; `ruok` is not one of them there either).
+const WITHOUT_SERVER: [&str; 6] = [
     "environment",
     "get_trace_mask",
     "monitor",
     "set_trace_mask",
     "system_properties",
     "zabstate",
-    "ruok",
 ];
 
 impl Core {

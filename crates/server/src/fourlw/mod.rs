@@ -50,8 +50,13 @@ impl Core {
             return format!("{word} is not executed because it is not in the whitelist.\n");
         }
         // As ZooKeeper: without a quorum, only what needs no running server answers.
-        if !self.serving() && !matches!(word, "ruok" | "envi" | "isro" | "gtmk" | "conf") {
-            return format!("{NOT_SERVING}\n");
+        if !self.serving() {
+            match word {
+                "ruok" | "envi" | "gtmk" => {}
+                "isro" => return "null".to_string(),
+                "hash" => return NOT_SERVING.to_string(),
+                _ => return format!("{NOT_SERVING}\n"),
+            }
         }
         match word {
             "ruok" => "imok".to_string(),
