@@ -311,9 +311,8 @@ def wait_for(what, check, timeout_s=20.0):
         time.sleep(0.2)
 
 
-def ensemble_keys(kind, metrics_ports=None):
-    """(leader's mntr, a follower's mntr, members) of a fresh 3-member ensemble of `kind`,
-    with corral's /metrics on the given ports."""
+def start_ensemble(kind, metrics_ports=None):
+    """A fresh 3-member ensemble of `kind`, with corral's /metrics on the given ports."""
     ens = ensemble.Ensemble(kind, voters=3)
     for m, port in zip(ens.members, metrics_ports or []):
         with open(m.cfg_path, "a") as f:
@@ -323,12 +322,26 @@ def ensemble_keys(kind, metrics_ports=None):
     return ens
 
 
+def leader_and_follower(ens):
+    leader = ens.leader()
+    return leader, next(m for m in ens.members if m is not leader)
+
+
+def member_words(member):
+    return {w: four_letter(member.port, w, host=member.client_ip)
+            for w in ("conf", "srvr", "dump", "cons")}
+
+
 def test_ensemble_leader_and_follower_keys_and_metrics():
     ports = [free_port() for _ in range(3)]
-    corral = ensemble_keys("corral", ports)
+    words = {}
+    corral = start_ensemble("corral", ports)
     try:
-        leader = corral.leader()
-        follower = next(m for m in corral.members if m is not leader)
+        leader, follower = leader_and_follower(corral)
+        zk = build_state(follower.host)
+        words["corral"] = {"leader": member_words(leader), "follower": member_words(follower)}
+        zk.stop()
+        zk.close()
         # The leader samples each follower's lag once a second.
         lead = wait_for("the leader's lag samples", lambda: (
             lambda m: m if "zk_cnt_2_learner_handler_qp_size" in m
@@ -338,13 +351,30 @@ def test_ensemble_leader_and_follower_keys_and_metrics():
         foll_metrics = get(f"http://127.0.0.1:{ports[follower.id - 1]}/metrics")[2]
     finally:
         corral.stop()
-    zookeeper = ensemble_keys("zookeeper")
+    zookeeper = start_ensemble("zookeeper")
     try:
-        zleader = zookeeper.leader()
-        zfollower = next(m for m in zookeeper.members if m is not zleader)
+        zleader, zfollower = leader_and_follower(zookeeper)
+        zk = build_state(zfollower.host)
+        words["zookeeper"] = {"leader": member_words(zleader),
+                              "follower": member_words(zfollower)}
+        zk.stop()
+        zk.close()
         zlead, zfoll = mntr(zleader), mntr(zfollower)
     finally:
         zookeeper.stop()
+
+    # conf (with the quorum's keys and the membership), srvr, and the session with its
+    # ephemeral in every member's dump, in ZooKeeper's shapes.
+    for role in ("leader", "follower"):
+        theirs, mine = words["zookeeper"][role], words["corral"][role]
+        assert keys(mine["conf"], "=") == keys(theirs["conf"], "="), role
+        assert keys(mine["srvr"], ": ") - CORRAL_ONLY_KEYS == keys(theirs["srvr"], ": "), role
+        for w in ("dump", "cons"):
+            want = {shape(ln) for ln in theirs[w].split("\n")}
+            got = {shape(ln) for ln in mine[w].split("\n")}
+            assert got <= want, f"{role} {w}: shapes ZooKeeper does not print: {got - want}"
+        assert "Sessions with Ephemerals (1):\n0x" in mine["dump"], role
+        assert "Ephemerals (N):\nHEX:\n\t/app/e\n" in shape(mine["dump"]), role
 
     def plain(keys):
         """The keys without the per-key summaries (namespaces and learner ids differ)."""
