@@ -291,6 +291,10 @@ def test_prometheus_has_zookeepers_metric_names_and_types(outputs):
     assert float(samples["fsynctime_count"]) >= 3
     assert float(samples['write_per_namespace_count{key="app",}']) >= 3
     assert float(samples["znode_count"]) == 8.0
+    assert float(samples["connection_request_count"]) >= 1
+    assert float(samples["response_bytes"]) > 0
+    for startup in ("startup_snap_load_time", "startup_txns_load_time", "dbinittime"):
+        assert float(samples[f"{startup}_count"]) == 1.0, startup
 
 
 # ---------------------------------------------------------------- ensembles

@@ -228,6 +228,9 @@ impl Core {
                 self.stats.sent += 1;
                 if reply {
                     self.stats.client_response.record(len);
+                    self.metrics.count("response_bytes", len as u64);
+                } else {
+                    self.metrics.count("watch_bytes", len as u64);
                 }
             }
             Err(SendError::TooSlow) => {
