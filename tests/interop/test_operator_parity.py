@@ -271,7 +271,11 @@ def corral_families(text):
 def test_prometheus_has_zookeepers_metric_names_and_types(outputs):
     status, ctype, text = outputs["corral"]["metrics"]
     assert status == 200 and ctype.startswith("text/plain; version=0.0.4")
+    # What a scraper reads: Prometheus' own Python parser takes the page family by family.
+    from prometheus_client.parser import text_string_to_metric_families
+    parsed = {f.name: f.type for f in text_string_to_metric_families(text)}
     ours = corral_families(text)
+    assert {n.removesuffix("_total"): t for n, (t, _) in ours.items()} == parsed
     theirs = zookeeper_families(keys(outputs["zookeeper"]["words"]["mntr"], "\t"))
     missing = sorted(set(theirs) - set(ours))
     extra = sorted(set(ours) - set(theirs))
