@@ -43,7 +43,7 @@ pub async fn serve(
     let len = match first.await {
         Err(_) => return tracing::info!("closing connection from {peer}: no handshake in time"),
         Ok(Err(why)) => return tracing::info!("closing connection from {peer}: {why}"),
-        Ok(Ok(First::FourLetter(word))) => return four_letter(word, &mut wr, &core).await,
+        Ok(Ok(First::FourLetter(word))) => return four_letter(word, peer, &mut wr, &core).await,
         Ok(Ok(First::Frame(len))) => len,
     };
     let req = match ConnectRequest::from_bytes(&buf[LENGTH_PREFIX_BYTES..LENGTH_PREFIX_BYTES + len])
@@ -226,11 +226,17 @@ async fn write_loop(
     done.notify_one();
 }
 
-async fn four_letter(word: &'static str, wr: &mut OwnedWriteHalf, core: &mpsc::Sender<CoreMsg>) {
+async fn four_letter(
+    word: &'static str,
+    peer: SocketAddr,
+    wr: &mut OwnedWriteHalf,
+    core: &mpsc::Sender<CoreMsg>,
+) {
     let (tx, rx) = oneshot::channel();
     if core
         .send(CoreMsg::FourLetter {
             word: word.to_string(),
+            peer,
             reply: tx,
         })
         .await

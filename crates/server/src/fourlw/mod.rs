@@ -125,7 +125,7 @@ impl Core {
         let _ = writeln!(s, "Latency min/avg/max: {min}/{}/{max}", java_double(avg));
         let _ = writeln!(s, "Received: {}", self.stats.received);
         let _ = writeln!(s, "Sent: {}", self.stats.sent);
-        let _ = writeln!(s, "Connections: {}", self.registry.conn_count());
+        let _ = writeln!(s, "Connections: {}", self.connection_count());
         let _ = writeln!(s, "Outstanding: {}", self.outstanding());
         let _ = writeln!(s, "Zxid: {:#x}", self.tree.last_zxid());
         let _ = writeln!(s, "Mode: {}", self.mode().name());

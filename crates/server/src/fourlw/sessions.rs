@@ -16,6 +16,10 @@ impl Core {
         let mut conns: Vec<_> = self.registry.conns.values().collect();
         conns.sort_by_key(|c| c.connected_at);
         let mut s = String::new();
+        if let Some(peer) = self.asking {
+            // The word's own connection, as ZooKeeper lists it: no session, its one packet.
+            let _ = writeln!(s, " /{peer}[0](queued=0,recved=1,sent=0)");
+        }
         for c in conns {
             let _ = write!(
                 s,
@@ -134,6 +138,9 @@ impl Core {
         s.push_str("Connections dump:\nConnections ");
         let mut conns: Vec<_> = self.registry.conns.values().collect();
         conns.sort_by_key(|c| c.connected_at);
+        let asking = self
+            .asking
+            .map(|peer| (None, format!("ip: /{peer} sessionId: 0x0")));
         let items = conns.into_iter().map(|c| {
             let sid = c.session.unwrap_or(0);
             let expires = c.session.and_then(|id| self.tracker.deadline(id));
@@ -142,7 +149,7 @@ impl Core {
                 format!("ip: /{} sessionId: {sid:#x}", c.outbox.peer),
             )
         });
-        s.push_str(&expiry_sets(items));
+        s.push_str(&expiry_sets(asking.into_iter().chain(items)));
         s
     }
 

@@ -27,10 +27,7 @@ impl Core {
             ("min_latency", int(min as i64)),
             ("packets_received", int(self.stats.received as i64)),
             ("packets_sent", int(self.stats.sent as i64)),
-            (
-                "num_alive_connections",
-                int(self.registry.conn_count() as i64),
-            ),
+            ("num_alive_connections", int(self.connection_count() as i64)),
             ("outstanding_requests", int(self.outstanding() as i64)),
             (
                 "uptime",

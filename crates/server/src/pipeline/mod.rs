@@ -57,6 +57,8 @@ pub enum CoreMsg {
     /// A four-letter word; the answer is the text to send back.
     FourLetter {
         word: String,
+        /// The connection asking, which ZooKeeper lists among its connections.
+        peer: std::net::SocketAddr,
         reply: oneshot::Sender<String>,
     },
     /// An admin-server or metrics request (`admin`); the answer is the HTTP response.
@@ -111,6 +113,9 @@ pub struct Core {
     removals_in_flight: HashSet<String>,
     /// `None` for a standalone server.
     pub(crate) ensemble: Option<EnsembleState>,
+    /// The connection a four-letter word is being answered on, while it is: ZooKeeper counts
+    /// it among its connections (`Connections:`, `cons`, `dump`, `zk_num_alive_connections`).
+    pub(crate) asking: Option<std::net::SocketAddr>,
 }
 
 impl Core {
@@ -143,6 +148,7 @@ impl Core {
             next_session_id,
             removals_in_flight: HashSet::new(),
             ensemble,
+            asking: None,
         };
         for session_id in core.tree.session_ids() {
             core.adopt_session(session_id);
@@ -199,8 +205,10 @@ impl Core {
                 self.registry.remove_conn(conn);
                 self.watches.remove_conn(conn);
             }
-            CoreMsg::FourLetter { word, reply } => {
+            CoreMsg::FourLetter { word, peer, reply } => {
+                self.asking = Some(peer);
                 let _ = reply.send(self.four_letter(&word));
+                self.asking = None;
             }
             CoreMsg::Admin { query, reply } => {
                 let _ = reply.send(self.admin(query));
@@ -272,6 +280,11 @@ impl Core {
         self.disk.proposed(bytes);
         self.stats.proposal_sizes.record(bytes);
         id
+    }
+
+    /// Client connections, the one asking a four-letter word included.
+    pub(crate) fn connection_count(&self) -> usize {
+        self.registry.conn_count() + usize::from(self.asking.is_some())
     }
 
     fn close_conn(&mut self, conn: ConnId) {
