@@ -322,7 +322,7 @@ def wait_for(what, check, timeout_s=20.0):
 
 def start_ensemble(kind, metrics_ports=None):
     """A fresh 3-member ensemble of `kind`, with corral's /metrics on the given ports."""
-    ens = ensemble.Ensemble(kind, voters=3)
+    ens = ensemble.Ensemble(kind, voters=3, observers=1)
     for m, port in zip(ens.members, metrics_ports or []):
         with open(m.cfg_path, "a") as f:
             f.write(f"metricsProvider.className={PROMETHEUS}\n"
@@ -333,7 +333,14 @@ def start_ensemble(kind, metrics_ports=None):
 
 def leader_and_follower(ens):
     leader = ens.leader()
-    return leader, next(m for m in ens.members if m is not leader)
+    return leader, next(m for m in ens.members if m is not leader and not m.observer)
+
+
+def observer_of(ens):
+    """The observer's mntr, once it serves."""
+    observer = next(m for m in ens.members if m.observer)
+    return wait_for("the observer serving", lambda: (
+        lambda m: m if m.get("zk_server_state") == "observer" else None)(mntr(observer)))
 
 
 def member_words(member):
@@ -342,7 +349,7 @@ def member_words(member):
 
 
 def test_ensemble_leader_and_follower_keys_and_metrics():
-    ports = [free_port() for _ in range(3)]
+    ports = [free_port() for _ in range(4)]
     words = {}
     corral = start_ensemble("corral", ports)
     try:
@@ -356,6 +363,7 @@ def test_ensemble_leader_and_follower_keys_and_metrics():
             lambda m: m if "zk_cnt_2_learner_handler_qp_size" in m
             or "zk_cnt_1_learner_handler_qp_size" in m else None)(mntr(leader)))
         foll = mntr(follower)
+        obs = observer_of(corral)
         lead_metrics = get(f"http://127.0.0.1:{ports[leader.id - 1]}/metrics")[2]
         foll_metrics = get(f"http://127.0.0.1:{ports[follower.id - 1]}/metrics")[2]
     finally:
@@ -368,7 +376,7 @@ def test_ensemble_leader_and_follower_keys_and_metrics():
                               "follower": member_words(zfollower)}
         zk.stop()
         zk.close()
-        zlead, zfoll = mntr(zleader), mntr(zfollower)
+        zlead, zfoll, zobs = mntr(zleader), mntr(zfollower), observer_of(zookeeper)
     finally:
         zookeeper.stop()
 
@@ -399,10 +407,16 @@ def test_ensemble_leader_and_follower_keys_and_metrics():
                                          sorted(plain(lead) - plain(zlead)))
     assert plain(foll) == plain(zfoll), (sorted(plain(zfoll) - plain(foll)),
                                          sorted(plain(foll) - plain(zfoll)))
+    assert plain(obs) == plain(zobs), (sorted(plain(zobs) - plain(obs)),
+                                       sorted(plain(obs) - plain(zobs)))
+    assert obs["zk_peer_state"] == zobs["zk_peer_state"] == "observing - broadcast"
+    assert obs["zk_observer_master_id"] == lead["zk_leader_id"]
     assert {f"zk_{g}" for g in LEADER_GAUGES} <= set(lead)
     assert not {f"zk_{g}" for g in LEADER_GAUGES} & set(foll)
     assert lead["zk_synced_followers"] == zlead["zk_synced_followers"] == "2"
-    assert lead["zk_learners"] == "2" and lead["zk_quorum_size"] == "3"
+    assert lead["zk_learners"] == zlead["zk_learners"] == "3"
+    assert lead["zk_quorum_size"] == zlead["zk_quorum_size"] == "3"
+    assert lead["zk_synced_observers"] == zlead["zk_synced_observers"] == "1"
     # Elections are measured: every member looked for a leader once and found one.
     for text in (lead_metrics, foll_metrics):
         samples = dict(ln.rsplit(" ", 1) for ln in text.splitlines() if ln and ln[0] != "#")

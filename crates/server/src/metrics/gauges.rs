@@ -131,6 +131,15 @@ impl Core {
         if let Some(state) = self.peer_state() {
             rows.push(("peer_state".to_string(), state.to_string()));
         }
+        if let Some(e) = self
+            .ensemble
+            .as_ref()
+            .filter(|e| e.role.mode == Mode::Observer)
+        {
+            // ZooKeeper's observer names the member it follows; corral's follow the leader.
+            let master = e.role.leader.map_or(-1, |id| id as i64);
+            rows.push(("observer_master_id".to_string(), master.to_string()));
+        }
         if let Some(leader) = self.ensemble.as_ref().and_then(|e| e.role.leader) {
             // corral's addition (ZooKeeper's `mntr` names no leader), as `srvr`'s `Leader:`.
             rows.push(("leader_id".to_string(), leader.to_string()));
