@@ -290,7 +290,7 @@ def test_prometheus_has_zookeepers_metric_names_and_types(outputs):
     for name, kind in REQUIRED.items():
         assert ours.get(name, (None,))[0] == kind, name
     # Real measurements: the writes were fsynced and timed, the reads and writes counted.
-    samples = dict(ln.rsplit(" ", 1) for ln in text.splitlines() if ln and ln[0] != "#")
+    samples = samples_of(text)
     assert float(samples["updatelatency_count"]) >= 3
     assert float(samples["readlatency_count"]) >= 3
     assert float(samples["fsynctime_count"]) >= 3
@@ -303,6 +303,11 @@ def test_prometheus_has_zookeepers_metric_names_and_types(outputs):
 
 
 # ---------------------------------------------------------------- ensembles
+
+
+def samples_of(text):
+    """{sample with its labels: value} of a Prometheus page."""
+    return dict(ln.rsplit(" ", 1) for ln in text.splitlines() if ln and ln[0] != "#")
 
 
 def mntr(member):
@@ -366,6 +371,10 @@ def test_ensemble_leader_and_follower_keys_and_metrics():
         obs = observer_of(corral)
         lead_metrics = get(f"http://127.0.0.1:{ports[leader.id - 1]}/metrics")[2]
         foll_metrics = get(f"http://127.0.0.1:{ports[follower.id - 1]}/metrics")[2]
+        # A leader change is measured where it happens: the new leader looked again.
+        leader.kill()
+        new_leader = corral.leader(20)
+        after = samples_of(get(f"http://127.0.0.1:{ports[new_leader.id - 1]}/metrics")[2])
     finally:
         corral.stop()
     zookeeper = start_ensemble("zookeeper")
@@ -417,12 +426,16 @@ def test_ensemble_leader_and_follower_keys_and_metrics():
     assert lead["zk_learners"] == zlead["zk_learners"] == "3"
     assert lead["zk_quorum_size"] == zlead["zk_quorum_size"] == "3"
     assert lead["zk_synced_observers"] == zlead["zk_synced_observers"] == "1"
-    # Elections are measured: every member looked for a leader once and found one.
+    # Elections are measured: every member looked for a leader once and found one, and
+    # looked again when the leader was killed.
     for text in (lead_metrics, foll_metrics):
-        samples = dict(ln.rsplit(" ", 1) for ln in text.splitlines() if ln and ln[0] != "#")
+        samples = samples_of(text)
         assert float(samples["looking_count"]) >= 1
         assert float(samples["election_time_count"]) >= 1
         assert float(samples["unavailable_time_count"]) >= 1
+    assert float(after["looking_count"]) >= 2
+    assert float(after["election_time_count"]) >= 2
+    assert float(after["leader_unavailable_time_count"]) >= 1
     assert "# TYPE learner_handler_qp_size summary" in lead_metrics
     assert re.search(r'^learner_handler_qp_size_count\{key="\d",\} [1-9]', lead_metrics, re.M)
     assert re.search(r"^synced_followers 2\.0$", lead_metrics, re.M)

@@ -117,7 +117,8 @@ pub async fn watch(
         }
         caught_up |= st.last_applied_index >= log_index_at_start;
         let info = role_of(&st, &contact, caught_up);
-        outages.saw(&info);
+        let heard_at = contact.since().map(|ago| Instant::now() - ago);
+        outages.saw(&info, st.term, heard_at);
         if info.mode == Mode::Leader && lag_sampled.elapsed() >= LAG_SAMPLE_INTERVAL {
             lag_sampled = Instant::now();
             sample_lag(&st, &metrics);
@@ -163,11 +164,17 @@ fn sample_lag(st: &Status, metrics: &ServerMetrics) {
 /// serving is ZooKeeper's LOOKING (`looking_count` counts them); it lasts until a leader is
 /// known (`election_time`) and then until this member serves again (`unavailable_time`;
 /// on a leader also `leader_unavailable_time`; on a follower or observer the time from the
-/// leader known to serving is its `follower_sync_time` or `observer_sync_time`).
+/// leader known to serving is its `follower_sync_time` or `observer_sync_time`). An election
+/// can also finish between two looks (a new term, never seen without a leader): that spell
+/// began when the old leader was last heard from.
 struct Outages {
     metrics: Arc<ServerMetrics>,
     /// Set while not serving: since when, and when a leader became known.
     current: Option<(Instant, Option<Instant>)>,
+    /// The Raft term last seen (0 before the first look).
+    term: u64,
+    /// When a leader was last heard from, as of the last look.
+    last_heard: Option<Instant>,
 }
 
 impl Outages {
@@ -177,11 +184,22 @@ impl Outages {
         Outages {
             metrics,
             current: Some((Instant::now(), None)),
+            term: 0,
+            last_heard: None,
         }
     }
 
-    fn saw(&mut self, info: &RoleInfo) {
+    fn saw(&mut self, info: &RoleInfo, term: u64, heard_at: Option<Instant>) {
         let now = Instant::now();
+        if self.current.is_none() && self.term != 0 && term != self.term {
+            self.metrics.count("looking_count", 1);
+            self.current = Some((self.last_heard.unwrap_or(now), None));
+        }
+        self.term = term;
+        // A leader hears from no leader; what it heard as a follower stays its last word.
+        if info.mode != Mode::Leader {
+            self.last_heard = heard_at;
+        }
         let m = &self.metrics;
         let Some((since, elected)) = self.current.as_mut() else {
             if !info.serving {
