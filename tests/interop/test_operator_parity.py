@@ -13,6 +13,7 @@ those as quantiles 0.5, 0.9, 0.99), and their types from ZooKeeper's `ServerMetr
 import json
 import os
 import re
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -442,3 +443,21 @@ def test_ensemble_leader_and_follower_keys_and_metrics():
     assert "\nsynced_followers " not in foll_metrics
     assert re.search(r"^follower_sync_time_count [1-9]", foll_metrics, re.M)
     assert re.search(r"^leader_unavailable_time_count [1-9]", lead_metrics, re.M)
+
+
+def test_connection_rejects_are_counted(start_server):
+    """`maxClientCnxns` refusals are ZooKeeper's `connection_rejected` counter."""
+    metrics_port = free_port()
+    server = start_server("corral", {"maxClientCnxns": "2",
+                                     "metricsProvider.className": PROMETHEUS,
+                                     "metricsProvider.httpHost": "127.0.0.1",
+                                     "metricsProvider.httpPort": str(metrics_port)})
+    held = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(2)]
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as third:
+            assert third.recv(1) == b""  # closed at once
+        samples = samples_of(get(f"http://127.0.0.1:{metrics_port}/metrics")[2])
+        assert float(samples["connection_rejected"]) == 1.0
+    finally:
+        for s in held:
+            s.close()

@@ -8,7 +8,10 @@
 //! - [`pipeline`]: the core task, `prep → propose → commit → reply`, the one ordering point.
 //! - [`session`]: deadlines (`tracker`) and live connections and sessions (`registry`).
 //! - [`watch`]: who watches what, and the events they get.
-//! - [`fourlw`]: four-letter words; [`stats`]: the counters they report.
+//! - [`fourlw`]: four-letter words; [`stats`]: the counters they report (ZooKeeper's
+//!   `ServerStats`); [`metrics`]: ZooKeeper's `ServerMetrics` (counters, summaries, the
+//!   gauges the core computes), for `mntr` and Prometheus; [`javafmt`]: Java's number and
+//!   date formats, which those outputs use.
 //! - [`admin`]: the admin HTTP server (ZooKeeper's AdminServer commands in JSON, `/health`,
 //!   `/ready`) and Prometheus `/metrics`.
 //! - [`ensemble`]: zoo.cfg's `server.N` lines, the peer port's handler, this member's role
