@@ -181,6 +181,10 @@ struct Counter {
     at_reset: AtomicU64,
 }
 
+/// Keys one summary set tracks: namespaces are clients' top-level znodes, so their number is
+/// the clients' to choose; each member keeps a window of observations.
+pub const MAX_SET_MEMBERS: usize = 1024;
+
 /// ZooKeeper's `fsync.warningthresholdms` default: an fsync slower than this is counted
 /// (`fsync_threshold_exceed_count`).
 pub const FSYNC_WARNING_THRESHOLD_MS: u64 = 1000;
@@ -288,12 +292,15 @@ impl ServerMetrics {
         self.fsync_threshold_exceeded.load(Ordering::Relaxed)
     }
 
-    /// One observation of the `key` member of a summary set of [`SUMMARY_SETS`].
+    /// One observation of the `key` member of a summary set of [`SUMMARY_SETS`]. A set holds
+    /// at most [`MAX_SET_MEMBERS`] keys; observations of further keys are dropped.
     pub fn observe_in(&self, set: &str, key: &str, value: u64) {
-        lock(&self.summary_sets[position(&SUMMARY_SETS, set, |s| s.0)])
-            .entry(key.to_string())
-            .or_default()
-            .observe(value);
+        let mut members = lock(&self.summary_sets[position(&SUMMARY_SETS, set, |s| s.0)]);
+        if let Some(s) = members.get_mut(key) {
+            s.observe(value);
+        } else if members.len() < MAX_SET_MEMBERS {
+            members.entry(key.to_string()).or_default().observe(value);
+        }
     }
 
     /// A read of `bytes` under `path`'s top-level namespace (`read_per_namespace`), counted
@@ -402,6 +409,25 @@ pub fn mntr_rows(metrics: &[Metric]) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_summary_set_is_bounded() {
+        let m = ServerMetrics::default();
+        for i in 0..MAX_SET_MEMBERS + 10 {
+            m.write_in_namespace(&format!("/n{i}"), 1);
+        }
+        m.write_in_namespace("/n0", 1);
+        let snap = m.snapshot();
+        let members = snap
+            .iter()
+            .find_map(|x| match x {
+                Metric::SummarySet("write_per_namespace", _, members) => Some(members),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(members.len(), MAX_SET_MEMBERS);
+        assert!(members.iter().any(|(k, s)| k == "n0" && s.count == 2));
+    }
 
     #[test]
     fn mntr_counts_since_the_reset() {
