@@ -13,7 +13,7 @@ mod gauges;
 pub mod process;
 mod summary;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -194,6 +194,8 @@ pub struct ServerMetrics {
     counters: Vec<Counter>,
     summaries: Vec<Mutex<Summary>>,
     summary_sets: Vec<Mutex<BTreeMap<String, Summary>>>,
+    /// Each name's place in its table: requests record by name, so the lookup is a hash.
+    index: HashMap<&'static str, usize>,
     /// Not a ZooKeeper metric but a `ServerStats` figure (admin `server_stats`); `srst`
     /// leaves it, as ZooKeeper does.
     fsync_threshold_exceeded: AtomicU64,
@@ -205,6 +207,14 @@ impl Default for ServerMetrics {
             counters: COUNTERS.iter().map(|_| Counter::default()).collect(),
             summaries: SUMMARIES.iter().map(|_| Mutex::default()).collect(),
             summary_sets: SUMMARY_SETS.iter().map(|_| Mutex::default()).collect(),
+            index: COUNTERS
+                .iter()
+                .copied()
+                .chain(SUMMARIES.iter().map(|s| s.0))
+                .chain(SUMMARY_SETS.iter().map(|s| s.0))
+                .enumerate()
+                .map(|(i, name)| (name, i))
+                .collect(),
             fsync_threshold_exceeded: AtomicU64::new(0),
         }
     }
@@ -250,27 +260,31 @@ pub enum Metric {
     EmptySet(&'static str, &'static str),
 }
 
-fn position<T>(table: &[T], name: &str, key: impl Fn(&T) -> &str) -> usize {
-    table
-        .iter()
-        .position(|t| key(t) == name)
-        .unwrap_or_else(|| panic!("{name} is not one of ZooKeeper's metrics"))
-}
-
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl ServerMetrics {
+    /// A name's place in its table (`offset` is where the table starts in `index`); a name
+    /// that is not ZooKeeper's is a bug in the caller.
+    fn position(&self, name: &str, offset: usize, len: usize) -> usize {
+        self.index
+            .get(name)
+            .and_then(|i| i.checked_sub(offset))
+            .filter(|i| *i < len)
+            .unwrap_or_else(|| panic!("{name} is not one of ZooKeeper's metrics"))
+    }
+
     /// Adds to a counter of [`COUNTERS`].
     pub fn count(&self, name: &str, by: u64) {
-        let c = &self.counters[position(&COUNTERS, name, |n| n)];
+        let c = &self.counters[self.position(name, 0, COUNTERS.len())];
         c.total.fetch_add(by, Ordering::Relaxed);
     }
 
     /// One observation of a summary of [`SUMMARIES`].
     pub fn observe(&self, name: &str, value: u64) {
-        lock(&self.summaries[position(&SUMMARIES, name, |s| s.0)]).observe(value);
+        let i = self.position(name, COUNTERS.len(), SUMMARIES.len());
+        lock(&self.summaries[i]).observe(value);
     }
 
     /// A duration observed in whole milliseconds, ZooKeeper's unit for times.
@@ -295,7 +309,8 @@ impl ServerMetrics {
     /// One observation of the `key` member of a summary set of [`SUMMARY_SETS`]. A set holds
     /// at most [`MAX_SET_MEMBERS`] keys; observations of further keys are dropped.
     pub fn observe_in(&self, set: &str, key: &str, value: u64) {
-        let mut members = lock(&self.summary_sets[position(&SUMMARY_SETS, set, |s| s.0)]);
+        let i = self.position(set, COUNTERS.len() + SUMMARIES.len(), SUMMARY_SETS.len());
+        let mut members = lock(&self.summary_sets[i]);
         if let Some(s) = members.get_mut(key) {
             s.observe(value);
         } else if members.len() < MAX_SET_MEMBERS {
@@ -409,6 +424,12 @@ pub fn mntr_rows(metrics: &[Metric]) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[should_panic(expected = "not one of ZooKeeper's metrics")]
+    fn a_summary_is_not_a_counter() {
+        ServerMetrics::default().count("readlatency", 1);
+    }
 
     #[test]
     fn a_summary_set_is_bounded() {
