@@ -1,8 +1,9 @@
 """Operators' outputs against Apache ZooKeeper 3.8's for the same state: every four-letter
 word (line keys and shapes, not timing values), every AdminServer command (JSON field names,
-recursively), and the Prometheus metric names and types. Then a 3-member ensemble: the
-leader-only and follower `mntr` keys against a ZooKeeper ensemble's, and /metrics on a corral
-leader and follower.
+recursively), and the Prometheus metric names and types. Then an ensemble (3 voters and an
+observer) against a ZooKeeper ensemble: the leader's, a follower's and the observer's `mntr`
+keys, the leader's and a follower's conf, srvr, dump, cons and every AdminServer command; and
+/metrics on a corral leader and follower, before and after the leader is killed.
 
 ZooKeeper's Prometheus provider is not in Debian's package, so ZooKeeper's metric families
 are read from its `mntr` (its default provider prints every registered metric: a summary as
@@ -326,15 +327,53 @@ def wait_for(what, check, timeout_s=20.0):
         time.sleep(0.2)
 
 
-def start_ensemble(kind, metrics_ports=None):
-    """A fresh 3-member ensemble of `kind`, with corral's /metrics on the given ports."""
+def start_ensemble(kind, admin_ports, metrics_ports=None):
+    """A fresh ensemble of `kind` (3 voters and an observer) with the admin server on
+    `admin_ports` and corral's /metrics on `metrics_ports`. (zoo.cfg's later lines win, and
+    ZooKeeper takes `admin.*` keys from zoo.cfg over its command line's.)"""
     ens = ensemble.Ensemble(kind, voters=3, observers=1)
-    for m, port in zip(ens.members, metrics_ports or []):
+    for i, m in enumerate(ens.members):
         with open(m.cfg_path, "a") as f:
-            f.write(f"metricsProvider.className={PROMETHEUS}\n"
-                    f"metricsProvider.httpHost=127.0.0.1\nmetricsProvider.httpPort={port}\n")
+            f.write(f"admin.enableServer=true\nadmin.serverAddress=127.0.0.1\n"
+                    f"admin.serverPort={admin_ports[i]}\n")
+            if metrics_ports:
+                f.write(f"metricsProvider.className={PROMETHEUS}\n"
+                        f"metricsProvider.httpHost=127.0.0.1\n"
+                        f"metricsProvider.httpPort={metrics_ports[i]}\n")
     ens.start()
     return ens
+
+
+def member_admin(port):
+    """Every AdminServer command's answer (the resets last)."""
+    url = f"http://127.0.0.1:{port}"
+    names = re.findall(r'<a href="/commands/([a-z_]+)">', get(url + "/commands")[2])
+    resets = [n for n in names if n.endswith("_reset")]
+    return {n: json.loads(get(f"{url}/commands/{n}")[2])
+            for n in [n for n in names if n not in resets] + resets}
+
+
+def compare_admin(theirs, mine, where):
+    """The same commands, each with ZooKeeper's field names (and an error where it has one)."""
+    assert list(mine) == list(theirs), where
+    member_key = re.compile(r"^(avg|min|max|cnt|sum|p50|p95|p99|p999)_(.+)$")
+
+    def names(name, answer):
+        found = field_names(answer) - CORRAL_ONLY_KEYS
+        if name in ("environment", "system_properties"):
+            found = {k for k in found if not JVM_ONLY.match(k)}
+        if name == "monitor":  # per-key summaries: namespaces and learner ids differ
+            found = {k for k in found if not any(
+                set_member((member_key.match(k) or [None] * 3)[2] or "", s)
+                for s in SUMMARY_SETS)}
+        return found
+
+    for name, answer in theirs.items():
+        want, got = names(name, answer), names(name, mine[name])
+        assert got == want, f"{where} {name}: ZooKeeper only {sorted(want - got)}, " \
+                            f"corral only {sorted(got - want)}"
+        assert (mine[name]["error"] is None) == (answer["error"] is None), \
+            (where, name, mine[name], answer)
 
 
 def leader_and_follower(ens):
@@ -354,14 +393,21 @@ def member_words(member):
             for w in ("conf", "srvr", "dump", "cons")}
 
 
-def test_ensemble_leader_and_follower_keys_and_metrics():
+def test_ensemble_leader_and_follower_keys_and_metrics(monkeypatch):
+    if not os.path.exists(f"{servers.ZK_JARS}/jetty9-server.jar"):
+        pytest.skip("Jetty is not installed: ZooKeeper's AdminServer cannot start")
+    # ZooKeeper's quorum peers with the AdminServer's jars as well.
+    monkeypatch.setattr(ensemble, "ZK_QUORUM_CLASSPATH",
+                        ensemble.ZK_QUORUM_CLASSPATH + ":" + servers.ZK_ADMIN_CLASSPATH)
     ports = [free_port() for _ in range(4)]
     words = {}
-    corral = start_ensemble("corral", ports)
+    corral_admin = [free_port() for _ in range(4)]
+    corral = start_ensemble("corral", corral_admin, ports)
     try:
         leader, follower = leader_and_follower(corral)
         zk = build_state(follower.host)
-        words["corral"] = {"leader": member_words(leader), "follower": member_words(follower)}
+        words["corral"] = {role: {**member_words(m), "admin": member_admin(
+            corral_admin[m.id - 1])} for role, m in (("leader", leader), ("follower", follower))}
         zk.stop()
         zk.close()
         # The leader samples each follower's lag once a second.
@@ -378,12 +424,13 @@ def test_ensemble_leader_and_follower_keys_and_metrics():
         after = samples_of(get(f"http://127.0.0.1:{ports[new_leader.id - 1]}/metrics")[2])
     finally:
         corral.stop()
-    zookeeper = start_ensemble("zookeeper")
+    zk_admin = [free_port() for _ in range(4)]
+    zookeeper = start_ensemble("zookeeper", zk_admin)
     try:
         zleader, zfollower = leader_and_follower(zookeeper)
         zk = build_state(zfollower.host)
-        words["zookeeper"] = {"leader": member_words(zleader),
-                              "follower": member_words(zfollower)}
+        words["zookeeper"] = {role: {**member_words(m), "admin": member_admin(
+            zk_admin[m.id - 1])} for role, m in (("leader", zleader), ("follower", zfollower))}
         zk.stop()
         zk.close()
         zlead, zfoll, zobs = mntr(zleader), mntr(zfollower), observer_of(zookeeper)
@@ -394,6 +441,7 @@ def test_ensemble_leader_and_follower_keys_and_metrics():
     # ephemeral in every member's dump, in ZooKeeper's shapes.
     for role in ("leader", "follower"):
         theirs, mine = words["zookeeper"][role], words["corral"][role]
+        compare_admin(theirs["admin"], mine["admin"], role)
         assert keys(mine["conf"], "=") == keys(theirs["conf"], "="), role
         assert keys(mine["srvr"], ": ") - CORRAL_ONLY_KEYS == keys(theirs["srvr"], ": "), role
         for w in ("dump", "cons"):

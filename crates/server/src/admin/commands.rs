@@ -7,6 +7,7 @@ use super::http::{self, Response};
 use super::json::Json;
 use super::metrics;
 use super::{ok_json, Query};
+use crate::ensemble::role::Mode;
 use crate::fourlw::{environment, NOT_SERVING, TRACE_MASK, VERSION};
 use crate::pipeline::Core;
 use crate::stats::BufferSizes;
@@ -180,7 +181,7 @@ impl Core {
             field("server_stats", stats),
             field("client_response", buffer_sizes(&self.stats.client_response)),
         ];
-        if self.mode() == crate::ensemble::role::Mode::Leader {
+        if self.mode() == Mode::Leader {
             f.push(field(
                 "proposal_stats",
                 buffer_sizes(&self.stats.proposal_sizes),
@@ -257,7 +258,8 @@ impl Core {
         Json::Arr(list)
     }
 
-    /// ZooKeeper's `DumpCommand`: sessions by when they expire (ms), and each session's
+    /// ZooKeeper's `DumpCommand`: sessions by when they expire (ms; a learner has no expiry
+    /// sets, as in ZooKeeper, where the leader expires sessions), and each session's
     /// ephemeral nodes.
     fn dump_fields(&self) -> Fields {
         let now = std::time::Instant::now();
@@ -265,6 +267,9 @@ impl Core {
         let mut by_expiry: std::collections::BTreeMap<i64, Vec<Json>> = Default::default();
         let mut ids: Vec<i64> = self.registry.sessions.keys().copied().collect();
         ids.sort();
+        if !matches!(self.mode(), Mode::Standalone | Mode::Leader) {
+            ids.clear();
+        }
         for id in ids {
             let at = self.tracker.deadline(id).map_or(now_ms, |d| {
                 now_ms + d.saturating_duration_since(now).as_millis() as i64

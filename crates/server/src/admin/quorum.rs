@@ -52,10 +52,11 @@ impl Core {
                     Json::Obj(vec![
                         field(
                             "remote_socket_address",
-                            Json::Str(format!("{}:{}", m.host, m.peer_port)),
+                            Json::Str(format!("/{}:{}", m.host, m.peer_port)),
                         ),
                         field("sid", Json::num(*id)),
-                        field("established", Json::str("")),
+                        // When its learner handler started: corral keeps no such time.
+                        field("established", Json::num(0)),
                         field("queued_packets", Json::num(0)),
                         field("queued_packets_size", Json::num(0)),
                         field("packets_received", Json::num(0)),
@@ -115,7 +116,7 @@ impl Core {
         let members = self.members();
         let me = members.get(&e.my_id);
         let addr = |port: fn(&Member) -> u16| {
-            me.map_or(String::new(), |m| format!("{}:{}", m.host, port(m)))
+            me.map_or(Json::Obj(vec![]), |m| multiple_addresses(&m.host, port(m)))
         };
         let client = me
             .and_then(|m| m.client.as_ref())
@@ -124,8 +125,8 @@ impl Core {
         vec![
             field("myid", Json::num(e.my_id)),
             field("is_leader", Json::Bool(e.role.mode == Mode::Leader)),
-            field("quorum_address", Json::Str(addr(|m| m.peer_port))),
-            field("election_address", Json::Str(addr(|m| m.election_port))),
+            field("quorum_address", addr(|m| m.peer_port)),
+            field("election_address", addr(|m| m.election_port)),
             field("client_address", Json::Str(client)),
             field("voting", Json::Bool(me.is_some_and(|m| !m.observer))),
             field("last_zxid", Json::Str(format!("{zxid:#x}"))),
@@ -141,4 +142,26 @@ impl Core {
             ),
         ]
     }
+}
+
+/// ZooKeeper's `MultipleAddresses` as Jackson writes it (its bean properties), for one
+/// address: what `zabstate` shows of a member's quorum and election addresses.
+fn multiple_addresses(host: &str, port: u16) -> Json {
+    let addr = || Json::Str(format!("{host}:{port}"));
+    let list = || Json::Arr(vec![addr()]);
+    Json::Obj(vec![
+        field("empty", Json::Bool(false)),
+        field("all_addresses", list()),
+        field("all_reachable_addresses", list()),
+        field("one", addr()),
+        field("reachable_address", addr()),
+        field(
+            "wildcard_addresses",
+            Json::Arr(vec![Json::Str(format!("0.0.0.0:{port}"))]),
+        ),
+        field("all_ports", Json::Arr(vec![Json::num(port)])),
+        field("all_host_strings", Json::Arr(vec![Json::str(host)])),
+        field("all_reachable_addresses_or_all", list()),
+        field("reachable_or_one", addr()),
+    ])
 }
