@@ -84,7 +84,7 @@ def test_a_read_only_dashboard_refuses_writes_and_an_off_one_is_not_served(start
     assert (status, body["error"]) == (403, "ReadOnly")
     off = start_dashboard(start_server, **{"admin.dashboard": "off"})
     assert http(f"{off.url}/api/node?path=/")[0] == 404
-    assert http(f"{off.url}/")[0] == 404
+    assert http(f"{off.url}/dashboard")[0] == 404
     assert http(f"{off.url}/commands/ruok") == (200, {"command": "ruok", "error": None})
 
 

@@ -18,6 +18,9 @@ use corral_jute::Acl;
 
 use crate::dump_log::dump_log;
 
+/// Java's `Date.toString` in UTC, as zkCli and ZooKeeper's tools print times.
+pub(crate) use corral_server::javafmt::java_date_utc;
+
 /// Data bytes shown before the preview is cut.
 const DATA_PREVIEW_BYTES: usize = 40;
 
@@ -190,56 +193,9 @@ fn perm_string(perms: i32) -> String {
         .collect()
 }
 
-/// Java's `new Date(ms).toString()` in UTC: `Thu Jan 01 00:00:00 UTC 1970`.
-pub(crate) fn java_date_utc(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    format!(
-        "{} {} {d:02} {:02}:{:02}:{:02} UTC {y}",
-        DAYS[days.rem_euclid(7) as usize],
-        MONTHS[(m - 1) as usize],
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (Howard Hinnant's
-/// `civil_from_days`).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + (m <= 2) as i64, m, d)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates_print_like_java_in_utc() {
-        assert_eq!(java_date_utc(0), "Thu Jan 01 00:00:00 UTC 1970");
-        assert_eq!(
-            java_date_utc(1_700_000_000_000),
-            "Tue Nov 14 22:13:20 UTC 2023"
-        );
-        assert_eq!(
-            java_date_utc(951_782_400_000),
-            "Tue Feb 29 00:00:00 UTC 2000"
-        );
-        assert_eq!(java_date_utc(-1), "Wed Dec 31 23:59:59 UTC 1969");
-    }
 
     #[test]
     fn previews_and_perms() {

@@ -15,6 +15,7 @@
 //! - [`schedule`]: when to snapshot (every `snapCount` txns, jittered as ZooKeeper).
 //! - [`snapshot_store`]: snapshot files (the data tree's format, openraft's metadata in the
 //!   header), their retention, and when the log may be purged.
+//! - [`timings`]: fsync and snapshot durations handed to the server's metrics.
 //! - [`network`]: Raft RPCs over `corral_peer` between an ensemble's members (and the
 //!   peerless network of a standalone member).
 //! - [`membership`]: `reconfig`'s membership changes (learners first, then joint consensus).
@@ -35,6 +36,7 @@ pub mod schedule;
 pub mod snapshot_store;
 pub mod state_machine;
 pub mod status;
+pub mod timings;
 pub mod types;
 mod wal_callback;
 mod wal_types;
@@ -46,4 +48,5 @@ pub use node::{EnsembleConfig, NodeConfig, NodeError, RaftNode, Recovered, DEFAU
 pub use snapshot_store::{RaftMeta, SnapshotStore};
 pub use state_machine::{SmEvent, StateMachine};
 pub use status::{RaftRole, Status, StatusWatch};
+pub use timings::{Timing, Timings};
 pub use types::{ApplyResponse, CorralNode, LogPayload, TypeConfig};

@@ -42,6 +42,7 @@ use raft_log::api::raft_log_writer::RaftLogWriter;
 use tokio::sync::oneshot;
 
 use crate::dump::{self, DamageKind};
+use crate::timings::Timings;
 use crate::types::{Entry, LogId, StorageError, TypeConfig, Vote};
 use crate::wal_callback::WalCallback;
 use crate::wal_types::{WalLogId, WalPayload, WalTypes, WalVote};
@@ -62,6 +63,8 @@ pub struct LogStoreConfig {
     pub force_sync: bool,
     pub chunk_max_bytes: usize,
     pub cache_max_bytes: usize,
+    /// Where each synced flush's duration goes (the server's `fsynctime`).
+    pub timings: Timings,
 }
 
 impl LogStoreConfig {
@@ -71,6 +74,7 @@ impl LogStoreConfig {
             force_sync: true,
             chunk_max_bytes: DEFAULT_CHUNK_MAX_BYTES,
             cache_max_bytes: DEFAULT_CACHE_MAX_BYTES,
+            timings: Timings::default(),
         }
     }
 }
@@ -80,6 +84,7 @@ impl LogStoreConfig {
 pub struct LogStore {
     log: Arc<Mutex<raft_log::RaftLog<WalTypes>>>,
     force_sync: bool,
+    timings: Timings,
 }
 
 impl LogStore {
@@ -138,6 +143,7 @@ impl LogStore {
         Ok(LogStore {
             log: Arc::new(Mutex::new(log)),
             force_sync: config.force_sync,
+            timings: config.timings.clone(),
         })
     }
 
@@ -275,7 +281,10 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             .map_err(|e| write_err(ErrorSubject::Logs, e))?;
         // Returns at once; raft-log's worker fsyncs (grouping concurrent flushes) and then
         // calls back.
-        log.flush(self.force_sync, Some(WalCallback::Append(callback)))
+        let timed = self
+            .force_sync
+            .then(|| (std::time::Instant::now(), self.timings.clone()));
+        log.flush(self.force_sync, Some(WalCallback::Append(callback, timed)))
             .map_err(|e| write_err(ErrorSubject::Logs, e))
     }
 

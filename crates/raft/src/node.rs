@@ -141,6 +141,7 @@ impl RaftNode {
             cfg.snap_retain_count,
             recovered.path,
             purge_tx,
+            cfg.log.timings.clone(),
         );
         if outside_raft {
             store.set_outside_raft(meta.clone());

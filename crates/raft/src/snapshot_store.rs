@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use crate::batch;
+use crate::timings::{Timing, Timings};
 use crate::types::{
     CorralNode, LogId, Membership, NodeId, SnapshotMeta, StorageError, StoredMembership, TypeConfig,
 };
@@ -114,6 +115,8 @@ struct Inner {
     outside_raft: Mutex<RaftMeta>,
     /// Where to ask for the log to be purged up to an index.
     purge_log: mpsc::UnboundedSender<u64>,
+    /// Where each snapshot file's write time goes (the server's `snapshottime`).
+    timings: Timings,
 }
 
 impl SnapshotStore {
@@ -123,6 +126,7 @@ impl SnapshotStore {
         retain: usize,
         current: Option<PathBuf>,
         purge_log: mpsc::UnboundedSender<u64>,
+        timings: Timings,
     ) -> SnapshotStore {
         SnapshotStore {
             inner: Arc::new(Inner {
@@ -131,6 +135,7 @@ impl SnapshotStore {
                 current: Mutex::new(current),
                 outside_raft: Mutex::new(RaftMeta::default()),
                 purge_log,
+                timings,
             }),
         }
     }
@@ -184,6 +189,7 @@ impl SnapshotStore {
             tree = returned;
             match written {
                 Ok((path, took)) => {
+                    self.inner.timings.record(Timing::Snapshot, took);
                     tracing::info!(
                         file = %path.display(),
                         nodes = tree.node_count(),
@@ -307,7 +313,7 @@ mod tests {
             std::fs::write(dir.join(name), b"").unwrap();
         }
         let (tx, mut rx) = mpsc::unbounded_channel();
-        SnapshotStore::new(dir.clone(), 3, None, tx).purge_older();
+        SnapshotStore::new(dir.clone(), 3, None, tx, Timings::default()).purge_older();
         assert_eq!(rx.try_recv().unwrap(), 5);
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -6,15 +6,18 @@
 //! (saving a vote, truncating).
 
 use std::io;
+use std::time::Instant;
 
 use openraft::storage::LogFlushed;
 use tokio::sync::oneshot;
 
+use crate::timings::{Timing, Timings};
 use crate::types::TypeConfig;
 
 pub enum WalCallback {
-    /// openraft's append callback: the entries up to this append are durable.
-    Append(LogFlushed<TypeConfig>),
+    /// openraft's append callback: the entries up to this append are durable. With the time
+    /// the append asked for a synced flush, to report its duration.
+    Append(LogFlushed<TypeConfig>, Option<(Instant, Timings)>),
     /// A store method awaiting its own write.
     Wait(oneshot::Sender<io::Result<()>>),
 }
@@ -22,7 +25,12 @@ pub enum WalCallback {
 impl raft_log::Callback for WalCallback {
     fn send(self, res: io::Result<()>) {
         match self {
-            WalCallback::Append(flushed) => flushed.log_io_completed(res),
+            WalCallback::Append(flushed, timed) => {
+                if let (Some((began, timings)), Ok(())) = (timed, &res) {
+                    timings.record(Timing::Fsync, began.elapsed());
+                }
+                flushed.log_io_completed(res)
+            }
             WalCallback::Wait(tx) => {
                 // The waiter may have been cancelled (its future dropped); nothing to tell then.
                 let _ = tx.send(res);

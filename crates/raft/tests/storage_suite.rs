@@ -28,7 +28,7 @@ impl StoreBuilder<TypeConfig, LogStore, StateMachine, TempDir> for TempDirStores
         let snapshots = dir.path().join("snapshots");
         std::fs::create_dir_all(&snapshots).expect("snapshot dir");
         let (purge_tx, _purge_rx) = mpsc::unbounded_channel();
-        let snapshot_store = SnapshotStore::new(snapshots, 3, None, purge_tx);
+        let snapshot_store = SnapshotStore::new(snapshots, 3, None, purge_tx, Default::default());
         let (events, rx) = mpsc::unbounded_channel();
         std::thread::spawn(move || stand_in_core(rx));
         let (snapshot_tx, _snapshot_rx) = mpsc::unbounded_channel();

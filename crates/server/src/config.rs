@@ -26,8 +26,8 @@ pub enum ConfigError {
     Read { file: String, err: std::io::Error },
 }
 
-/// Which four-letter words answer (`4lw.commands.whitelist`); ZooKeeper enables only `srvr`
-/// by default.
+/// Which four-letter words answer (`4lw.commands.whitelist`, `*` for all); ZooKeeper
+/// enables only `srvr` by default, and `srvr` whatever the list says (zkServer.sh uses it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FourLetterWhitelist {
     All,
@@ -38,7 +38,7 @@ impl FourLetterWhitelist {
     pub fn allows(&self, cmd: &str) -> bool {
         match self {
             FourLetterWhitelist::All => true,
-            FourLetterWhitelist::Only(set) => set.contains(cmd),
+            FourLetterWhitelist::Only(set) => cmd == "srvr" || set.contains(cmd),
         }
     }
 }
@@ -345,6 +345,16 @@ fn whitelist(value: &str) -> FourLetterWhitelist {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_whitelist_always_allows_srvr_as_zookeeper() {
+        assert!(Config::default().four_letter_whitelist.allows("srvr"));
+        assert!(!Config::default().four_letter_whitelist.allows("ruok"));
+        let list = whitelist("ruok, mntr");
+        assert!(list.allows("ruok") && list.allows("mntr") && list.allows("srvr"));
+        assert!(!list.allows("cons"));
+        assert!(whitelist("stat,*").allows("dump"));
+    }
 
     #[test]
     fn parses_the_usual_keys() {

@@ -46,7 +46,7 @@ pub async fn serve(
         Ok(Ok(First::FourLetter(word))) => {
             // Monitoring polls these every few seconds: not worth a line at info.
             tracing::debug!("four-letter word {word} from {peer}");
-            return four_letter(word, &mut wr, &core).await;
+            return four_letter(word, peer, &mut wr, &core).await;
         }
         Ok(Ok(First::Frame(len))) => len,
     };
@@ -242,11 +242,17 @@ async fn write_loop(
     done.notify_one();
 }
 
-async fn four_letter(word: &'static str, wr: &mut OwnedWriteHalf, core: &mpsc::Sender<CoreMsg>) {
+async fn four_letter(
+    word: &'static str,
+    peer: SocketAddr,
+    wr: &mut OwnedWriteHalf,
+    core: &mpsc::Sender<CoreMsg>,
+) {
     let (tx, rx) = oneshot::channel();
     if core
         .send(CoreMsg::FourLetter {
             word: word.to_string(),
+            peer,
             reply: tx,
         })
         .await

@@ -8,7 +8,10 @@
 //! - [`pipeline`]: the core task, `prep → propose → commit → reply`, the one ordering point.
 //! - [`session`]: deadlines (`tracker`) and live connections and sessions (`registry`).
 //! - [`watch`]: who watches what, and the events they get.
-//! - [`fourlw`]: four-letter words; [`stats`]: the counters they report.
+//! - [`fourlw`]: four-letter words; [`stats`]: the counters they report (ZooKeeper's
+//!   `ServerStats`); [`metrics`]: ZooKeeper's `ServerMetrics` (counters, summaries, the
+//!   gauges the core computes), for `mntr` and Prometheus; [`javafmt`]: Java's number and
+//!   date formats, which those outputs use.
 //! - [`admin`]: the admin HTTP server (ZooKeeper's AdminServer commands in JSON, `/health`,
 //!   `/ready`), the web dashboard and its JSON API, and Prometheus `/metrics`.
 //! - [`ensemble`]: zoo.cfg's `server.N` lines, the peer port's handler, this member's role
@@ -20,8 +23,10 @@ pub mod connection;
 pub mod disk;
 pub mod ensemble;
 pub mod fourlw;
+pub mod javafmt;
 pub mod limits;
 pub mod listener;
+pub mod metrics;
 pub mod outbox;
 pub mod pipeline;
 pub mod recovery;
@@ -46,6 +51,7 @@ pub struct Server {
     status: corral_raft::StatusWatch,
     /// Tells why the Raft log stopped (a storage failure), if it does.
     log_failed: oneshot::Receiver<String>,
+    metrics: std::sync::Arc<metrics::ServerMetrics>,
 }
 
 /// Where a local client reaches a listener bound to `addr` (`0.0.0.0` is not dialable).
@@ -73,6 +79,7 @@ impl Server {
             inbox: started.inbox,
             status: started.status,
             log_failed: started.log_failed,
+            metrics: started.metrics,
         })
     }
 
@@ -101,6 +108,7 @@ impl Server {
             self.inbox,
             self.cfg.max_client_cnxns,
             max_frame,
+            self.metrics,
         );
         tokio::select! {
             _ = serve => Ok(()),

@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 use crate::connection;
+use crate::metrics::ServerMetrics;
 use crate::pipeline::CoreMsg;
 
 /// Pause after a failed accept (e.g. out of file descriptors) before trying again.
@@ -39,6 +40,7 @@ pub async fn run(
     core: mpsc::Sender<CoreMsg>,
     max_client_cnxns: u32,
     max_frame_bytes: usize,
+    metrics: Arc<ServerMetrics>,
 ) {
     let per_ip: PerIp = Arc::default();
     let mut next_conn = 1u64;
@@ -59,6 +61,7 @@ pub async fn run(
                 tracing::warn!(
                     "too many connections from {ip}: max is {max_client_cnxns}; closing {peer}"
                 );
+                metrics.count("connection_rejected", 1);
                 continue;
             }
             *n += 1;

@@ -21,7 +21,8 @@ use std::time::{Duration, Instant};
 use corral_datatree::snapshot::load_newest_valid;
 use corral_datatree::DataTree;
 use corral_raft::{
-    CorralNode, EnsembleConfig, LogStoreConfig, NodeConfig, NodeError, RaftNode, Recovered,
+    CorralNode, EnsembleConfig, LogStoreConfig, NodeConfig, NodeError, RaftNode, Recovered, Timing,
+    Timings,
 };
 use std::sync::atomic::AtomicU64;
 use tokio::net::TcpListener;
@@ -35,6 +36,7 @@ use crate::ensemble::peers::{Peers, CLUSTER};
 use crate::ensemble::role::{self, LeaderContact, Mode, RoleInfo};
 use crate::ensemble::{reconfig, touch};
 use crate::limits;
+use crate::metrics::ServerMetrics;
 use crate::pipeline::propose::Proposer;
 use crate::pipeline::submit::Submitter;
 use crate::pipeline::{Core, CoreMsg, EnsembleState};
@@ -83,6 +85,7 @@ pub struct Started {
     /// Raft's status, for the admin dashboard.
     pub status: corral_raft::StatusWatch,
     pub log_failed: oneshot::Receiver<String>,
+    pub metrics: Arc<ServerMetrics>,
 }
 
 pub async fn start(cfg: Arc<Config>) -> Result<Started, StartError> {
@@ -97,6 +100,8 @@ pub async fn start(cfg: Arc<Config>) -> Result<Started, StartError> {
     }
     let began = Instant::now();
     let (tree, recovered) = load_snapshot(snapshot_dir.clone()).await?;
+    let metrics = Arc::new(ServerMetrics::default());
+    metrics.observe_ms("startup_snap_load_time", began.elapsed());
 
     let (queue_tx, queue_rx) = mpsc::unbounded_channel();
     let proposer_id = Arc::new(AtomicU64::new(rand::random()));
@@ -123,13 +128,27 @@ pub async fn start(cfg: Arc<Config>) -> Result<Started, StartError> {
         touches: touch_tx.clone(),
         reconfigs: reconfig_tx.clone(),
     });
-    let core = Core::new(cfg.clone(), tree, proposer, disk, ensemble_state);
+    let core = Core::new(
+        cfg.clone(),
+        tree,
+        proposer,
+        disk,
+        ensemble_state,
+        metrics.clone(),
+    );
     let (inbox, inbox_rx) = mpsc::channel(limits::CORE_QUEUE_LEN);
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     tokio::spawn(core.run(inbox_rx, events_rx));
 
     let mut log = LogStoreConfig::new(log_dir);
     log.force_sync = cfg.force_sync;
+    log.timings = Timings::new({
+        let metrics = metrics.clone();
+        move |what, took| match what {
+            Timing::Fsync => metrics.fsynced(took),
+            Timing::Snapshot => metrics.observe_ms("snapshottime", took),
+        }
+    });
     let client_addr = SocketAddr::new(cfg.client_port_address, cfg.client_port).to_string();
     let (id, node, raft_ensemble) = match &ensemble {
         None => (
@@ -178,6 +197,7 @@ pub async fn start(cfg: Arc<Config>) -> Result<Started, StartError> {
         snap_count: cfg.snap_count,
         snap_retain_count: cfg.snap_retain_count,
     };
+    let replay = Instant::now();
     let node = RaftNode::start(node_cfg, recovered, events_tx).await?;
     let (failed_tx, log_failed) = oneshot::channel();
     let peers = ensemble.as_ref().map(|e| Peers::new(e.my_id));
@@ -215,7 +235,13 @@ pub async fn start(cfg: Arc<Config>) -> Result<Started, StartError> {
                 inbox.clone(),
             ));
             let at_start = node.status().get().last_log_index;
-            tokio::spawn(role::watch(node.clone(), contact, inbox.clone(), at_start));
+            tokio::spawn(role::watch(
+                node.clone(),
+                contact,
+                inbox.clone(),
+                at_start,
+                metrics.clone(),
+            ));
             tracing::info!(
                 id,
                 "ensemble member started in {:?}; serving once a leader has a quorum",
@@ -224,6 +250,9 @@ pub async fn start(cfg: Arc<Config>) -> Result<Started, StartError> {
         }
         _ => {
             node.wait_ready(READY_TIMEOUT).await?;
+            // ZooKeeper's: the log's txns after the snapshot re-applied, and the whole load.
+            metrics.observe_ms("startup_txns_load_time", replay.elapsed());
+            metrics.observe_ms("dbinittime", began.elapsed());
             tracing::info!("recovered in {:?}", began.elapsed());
         }
     }
@@ -231,6 +260,7 @@ pub async fn start(cfg: Arc<Config>) -> Result<Started, StartError> {
         inbox,
         status: node.status(),
         log_failed,
+        metrics,
     })
 }
 

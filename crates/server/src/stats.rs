@@ -1,4 +1,5 @@
-//! Counters the four-letter words report: packets and request latency.
+//! Counters the four-letter words report (ZooKeeper's `ServerStats`): packets, request
+//! latency, reply and proposal sizes, failed authentications.
 
 use std::time::{Duration, Instant};
 
@@ -7,6 +8,42 @@ pub struct ServerStats {
     pub sent: u64,
     pub started: Instant,
     pub latency: Latency,
+    /// Sizes of the replies sent (ZooKeeper's `clientResponseStats`).
+    pub client_response: BufferSizes,
+    /// Sizes of the entries this server proposed (a leader's `getProposalStats`).
+    pub proposal_sizes: BufferSizes,
+    /// Authentications refused (`auth_failed_count`).
+    pub auth_failed: u64,
+    /// When this member last became a serving leader (`leader_uptime`).
+    pub leading_since: Option<Instant>,
+}
+
+/// Last, smallest and largest of some sizes in bytes; -1 before the first, as ZooKeeper's
+/// `BufferStats`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BufferSizes {
+    pub last: i64,
+    pub min: i64,
+    pub max: i64,
+}
+
+impl Default for BufferSizes {
+    fn default() -> Self {
+        BufferSizes {
+            last: -1,
+            min: -1,
+            max: -1,
+        }
+    }
+}
+
+impl BufferSizes {
+    pub fn record(&mut self, bytes: usize) {
+        let n = bytes as i64;
+        self.last = n;
+        self.min = if self.min < 0 { n } else { self.min.min(n) };
+        self.max = self.max.max(n);
+    }
 }
 
 impl ServerStats {
@@ -16,14 +53,22 @@ impl ServerStats {
             sent: 0,
             started: Instant::now(),
             latency: Latency::default(),
+            client_response: BufferSizes::default(),
+            proposal_sizes: BufferSizes::default(),
+            auth_failed: 0,
+            leading_since: None,
         }
     }
 
-    /// `srst`: counters back to zero; uptime keeps counting.
+    /// `srst`: counters back to zero (ZooKeeper's `ServerStats.reset`, and a leader's
+    /// proposal sizes); uptime keeps counting.
     pub fn reset(&mut self) {
         self.received = 0;
         self.sent = 0;
         self.latency = Latency::default();
+        self.client_response = BufferSizes::default();
+        self.proposal_sizes = BufferSizes::default();
+        self.auth_failed = 0;
     }
 }
 
@@ -71,14 +116,16 @@ impl Latency {
         (self.count, self.total_us)
     }
 
-    /// (min, avg, max), zeros before the first request, as ZooKeeper prints them.
+    /// (min, avg, max), zeros before the first request, the average rounded to 4 decimals,
+    /// as ZooKeeper's `AvgMinMaxCounter`.
     pub fn summary_ms(&self) -> (u64, f64, u64) {
         if self.count == 0 {
             return (0, 0.0, 0);
         }
+        let avg = self.total_ms as f64 / self.count as f64;
         (
             self.min_ms,
-            self.total_ms as f64 / self.count as f64,
+            (avg * 10_000.0).round() / 10_000.0,
             self.max_ms,
         )
     }

@@ -1,8 +1,8 @@
 //! The HTTP side of operating corral, as ZooKeeper's AdminServer and Prometheus provider:
 //!
-//! - admin port (`admin.serverPort`): `GET /commands` lists the commands, `GET /commands/<name>`
-//!   answers one in JSON with ZooKeeper's field names (every answer has `command` and
-//!   `error`); `GET /health` (the core answers) and `GET /ready` (it serves clients: 503 for
+//! - admin port (`admin.serverPort`): `GET /commands` lists the commands as ZooKeeper's
+//!   links page, `GET /commands/<name>` answers one by any of its names in JSON with
+//!   ZooKeeper's field names (every answer has `command` and `error`); `GET /health` (the core answers) and `GET /ready` (it serves clients: 503 for
 //!   an ensemble member without a quorum).
 //! - metrics port (`metricsProvider.httpPort`): `GET /metrics`, Prometheus text format.
 //! - the web dashboard on the admin port (`GET /`, `/dashboard`) and its JSON API under
@@ -18,6 +18,7 @@ pub mod dashboard;
 pub mod http;
 pub mod json;
 mod metrics;
+mod quorum;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -47,7 +48,7 @@ pub struct Admin {
 /// What the HTTP side asks the core.
 #[derive(Debug)]
 pub enum Query {
-    /// A command by its four-letter word (see [`COMMANDS`]).
+    /// A command by its primary name (see [`COMMANDS`]).
     Command(&'static str),
     Ready,
     Metrics,
@@ -55,35 +56,56 @@ pub enum Query {
     Dashboard(dashboard::Read),
 }
 
-/// ZooKeeper's admin commands corral answers: (ZooKeeper's primary name, which answers carry
-/// in `command`; the four-letter word). Either name asks for the command.
-pub const COMMANDS: [(&str, &str); 10] = [
-    ("ruok", "ruok"),
-    ("server_stats", "srvr"),
-    ("stats", "stat"),
-    ("monitor", "mntr"),
-    ("configuration", "conf"),
-    ("environment", "envi"),
-    ("connections", "cons"),
-    ("dump", "dump"),
-    ("watch_summary", "wchs"),
-    ("is_read_only", "isro"),
+/// ZooKeeper 3.8's AdminServer commands, each with its names: the primary one first (which
+/// answers carry in `command`, in the order `/commands` lists them), then its aliases.
+pub const COMMANDS: [&[&str]; 26] = [
+    &["configuration", "conf", "config"],
+    &["connection_stat_reset", "crst"],
+    &["connections", "cons"],
+    &["dirs"],
+    &["dump"],
+    &["environment", "env", "envi"],
+    &["get_trace_mask", "gtmk"],
+    &["hash"],
+    &["initial_configuration", "icfg"],
+    &["is_read_only", "isro"],
+    &["last_snapshot", "lsnp"],
+    &["leader", "lead"],
+    &["monitor", "mntr"],
+    &["observer_connection_stat_reset", "orst"],
+    &["observers", "obsr"],
+    &["ruok"],
+    &["server_stats", "srvr"],
+    &["set_trace_mask", "stmk"],
+    &["stat_reset", "srst"],
+    &["stats", "stat"],
+    &["system_properties", "sysp"],
+    &["voting_view"],
+    &["watch_summary", "wchs"],
+    &["watches", "wchc"],
+    &["watches_by_path", "wchp"],
+    &["zabstate"],
 ];
 
-/// The four-letter word of a command given by either of its names.
+/// The primary name of a command given by any of its names.
 pub fn command_named(name: &str) -> Option<&'static str> {
     COMMANDS
         .iter()
-        .find(|(primary, word)| *primary == name || *word == name)
-        .map(|(_, word)| *word)
+        .find(|names| names.contains(&name))
+        .map(|names| names[0])
 }
 
-/// ZooKeeper's primary name of a command given by its four-letter word.
-pub fn primary_name(word: &str) -> &'static str {
-    COMMANDS
+/// ZooKeeper's `/commands` page: a link per command.
+fn commands_page() -> Response {
+    let body = COMMANDS
         .iter()
-        .find(|(_, w)| *w == word)
-        .map_or("", |(primary, _)| *primary)
+        .map(|names| format!("<a href=\"/commands/{0}\">{0}</a>\n<br/>\n", names[0]))
+        .collect();
+    Response {
+        status: 200,
+        content_type: "text/html",
+        body,
+    }
 }
 
 /// Binds the admin and metrics ports the configuration enables, and serves them.
@@ -140,18 +162,7 @@ async fn admin_route(admin: Admin, req: Request) -> Response {
     let core = admin.core;
     let path = req.head.path.trim_end_matches('/');
     match path {
-        "/commands" => {
-            let names = COMMANDS
-                .iter()
-                .flat_map(|(p, a)| if p == a { vec![*p] } else { vec![*p, *a] })
-                .map(Json::str)
-                .collect();
-            ok_json(Json::Obj(vec![
-                ("command".into(), Json::str("commands")),
-                ("error".into(), Json::Null),
-                ("commands".into(), Json::Arr(names)),
-            ]))
-        }
+        "/commands" | "" => commands_page(),
         "/health" => match ask(&core, Query::Ready).await {
             Some(_) => ok_json(Json::Obj(vec![
                 ("command".into(), Json::str("health")),
@@ -173,7 +184,7 @@ async fn admin_route(admin: Admin, req: Request) -> Response {
             };
             match ask(&core, Query::Command(command)).await {
                 Some(r) => r,
-                None => http::error(503, primary_name(command), "the server is not running"),
+                None => http::error(503, command, "the server is not running"),
             }
         }
     }

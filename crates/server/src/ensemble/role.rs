@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use corral_raft::{RaftNode, RaftRole, Status};
 use tokio::sync::mpsc;
 
+use crate::metrics::ServerMetrics;
 use crate::pipeline::CoreMsg;
 
 /// What `srvr`, `stat` and `mntr` call this server.
@@ -102,10 +103,13 @@ pub async fn watch(
     contact: LeaderContact,
     core: mpsc::Sender<CoreMsg>,
     log_index_at_start: u64,
+    metrics: Arc<ServerMetrics>,
 ) {
     let status = node.status();
     let mut last: Option<RoleInfo> = None;
     let mut caught_up = false;
+    let mut outages = Outages::new(metrics.clone());
+    let mut lag_sampled = Instant::now();
     loop {
         let st = status.get();
         if st.stopped.is_some() {
@@ -113,6 +117,12 @@ pub async fn watch(
         }
         caught_up |= st.last_applied_index >= log_index_at_start;
         let info = role_of(&st, &contact, caught_up);
+        let heard_at = contact.since().map(|ago| Instant::now() - ago);
+        outages.saw(&info, st.term, heard_at);
+        if info.mode == Mode::Leader && lag_sampled.elapsed() >= LAG_SAMPLE_INTERVAL {
+            lag_sampled = Instant::now();
+            sample_lag(&st, &metrics);
+        }
         if last.as_ref() != Some(&info) {
             let moved = last.as_ref().is_none_or(|l| {
                 (l.mode, l.leader, l.serving) != (info.mode, info.leader, info.serving)
@@ -132,6 +142,88 @@ pub async fn watch(
             last = Some(info);
         }
         tokio::time::sleep(POLL).await;
+    }
+}
+
+/// How often a leader samples each member's lag behind its log.
+const LAG_SAMPLE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// A leader's sample of how far each other member is behind its log, in entries, under
+/// ZooKeeper's `learner_handler_qp_size` (the packets queued for a learner, keyed by its id):
+/// corral has no per-learner queue, and what is not yet matched is what one would hold.
+fn sample_lag(st: &Status, metrics: &ServerMetrics) {
+    for (id, matched) in &st.matched {
+        if *id != st.id {
+            let lag = st.last_log_index.saturating_sub(*matched);
+            metrics.observe_in("learner_handler_qp_size", &id.to_string(), lag);
+        }
+    }
+}
+
+/// ZooKeeper's election metrics from the roles this member goes through. A spell without
+/// serving is ZooKeeper's LOOKING (`looking_count` counts them); it lasts until a leader is
+/// known (`election_time`) and then until this member serves again (`unavailable_time`;
+/// on a leader also `leader_unavailable_time`; on a follower or observer the time from the
+/// leader known to serving is its `follower_sync_time` or `observer_sync_time`). An election
+/// can also finish between two looks (a new term, never seen without a leader): that spell
+/// began when the old leader was last heard from.
+struct Outages {
+    metrics: Arc<ServerMetrics>,
+    /// Set while not serving: since when, and when a leader became known.
+    current: Option<(Instant, Option<Instant>)>,
+    /// The Raft term last seen (0 before the first look).
+    term: u64,
+    /// When a leader was last heard from, as of the last look.
+    last_heard: Option<Instant>,
+}
+
+impl Outages {
+    /// A member starts out looking, as ZooKeeper's peers do.
+    fn new(metrics: Arc<ServerMetrics>) -> Outages {
+        metrics.count("looking_count", 1);
+        Outages {
+            metrics,
+            current: Some((Instant::now(), None)),
+            term: 0,
+            last_heard: None,
+        }
+    }
+
+    fn saw(&mut self, info: &RoleInfo, term: u64, heard_at: Option<Instant>) {
+        let now = Instant::now();
+        if self.current.is_none() && self.term != 0 && term != self.term {
+            self.metrics.count("looking_count", 1);
+            self.current = Some((self.last_heard.unwrap_or(now), None));
+        }
+        self.term = term;
+        // A leader hears from no leader; what it heard as a follower stays its last word.
+        if info.mode != Mode::Leader {
+            self.last_heard = heard_at;
+        }
+        let m = &self.metrics;
+        let Some((since, elected)) = self.current.as_mut() else {
+            if !info.serving {
+                m.count("looking_count", 1);
+                self.current = Some((now, None));
+            }
+            return;
+        };
+        if elected.is_none() && (info.leader.is_some() || info.serving) {
+            m.observe_ms("election_time", now - *since);
+            *elected = Some(now);
+        }
+        if !info.serving {
+            return;
+        }
+        m.observe_ms("unavailable_time", now - *since);
+        let synced = now - elected.unwrap_or(now);
+        match info.mode {
+            Mode::Leader => m.observe_ms("leader_unavailable_time", now - *since),
+            Mode::Follower => m.observe_ms("follower_sync_time", synced),
+            Mode::Observer => m.observe_ms("observer_sync_time", synced),
+            Mode::Standalone => {}
+        }
+        self.current = None;
     }
 }
 

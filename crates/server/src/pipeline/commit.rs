@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use corral_datatree::{OpResult, Txn, TxnOp};
+use corral_datatree::{EventKind, OpResult, Txn, TxnOp};
 use corral_raft::SmEvent;
 
 use super::propose::{Committed, Entry, Logged, Origin};
@@ -56,6 +56,20 @@ impl Core {
         }
     }
 
+    /// ZooKeeper's `write_per_namespace`: each node created, changed or deleted.
+    fn count_writes(&self, op: &TxnOp) {
+        match op {
+            TxnOp::Create { path, data, .. } | TxnOp::SetData { path, data, .. } => self
+                .metrics
+                .write_in_namespace(path, data.as_ref().map_or(0, Vec::len)),
+            TxnOp::Delete { path, .. } | TxnOp::DeleteContainer { path } => {
+                self.metrics.write_in_namespace(path, 0)
+            }
+            TxnOp::Multi(ops) => ops.iter().for_each(|op| self.count_writes(op)),
+            _ => {}
+        }
+    }
+
     pub(super) fn commit(&mut self, c: Committed) {
         let Committed {
             zxid,
@@ -63,8 +77,22 @@ impl Core {
             entry,
         } = c;
         let applied = self.tree.apply(zxid, &entry.txn);
+        if applied.result.is_ok() {
+            self.count_writes(&entry.txn.op);
+        }
         for t in &applied.triggers {
-            for fired in self.watches.trigger(t) {
+            let fired = self.watches.trigger(t);
+            if !fired.is_empty() {
+                // ZooKeeper's `WatchManager.triggerWatch`: watchers fired per event kind.
+                let summary = match t.kind {
+                    EventKind::NodeCreated => "node_created_watch_count",
+                    EventKind::NodeDeleted => "node_deleted_watch_count",
+                    EventKind::NodeDataChanged => "node_changed_watch_count",
+                    EventKind::NodeChildrenChanged => "node_children_watch_count",
+                };
+                self.metrics.observe(summary, fired.len() as u64);
+            }
+            for fired in fired {
                 let mut frame = Vec::with_capacity(32 + fired.path.len());
                 encode_event(&fired.path, fired.event, &mut frame);
                 self.send(fired.conn, frame, false);
@@ -115,7 +143,7 @@ impl Core {
             }) => {
                 let bytes =
                     reply::write_result(xid, zxid, &kind, &applied.result, &applied.multi_failure);
-                self.replied(conn, zxid, received);
+                self.replied(conn, zxid, received, true);
                 self.send(conn, bytes, true);
             }
             Some(Queued::Connect { conn, .. }) => {

@@ -21,6 +21,7 @@ impl Core {
         let peer = outbox.peer;
         self.registry.conns.insert(conn_id, Conn::new(outbox));
         self.stats.received += 1;
+        self.metrics.count("connection_request_count", 1);
         if !self.serving() {
             // As ZooKeeper: a member without a quorum hands out no sessions.
             tracing::info!("refusing session request for client {peer}: not serving (no quorum)");

@@ -31,6 +31,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::config::Config;
 use crate::disk::DiskGuard;
 use crate::ensemble::role::RoleInfo;
+use crate::metrics::ServerMetrics;
 use crate::outbox::{Outbox, SendError};
 use crate::session::{Registry, SessionTracker};
 use crate::stats::ServerStats;
@@ -56,6 +57,8 @@ pub enum CoreMsg {
     /// A four-letter word; the answer is the text to send back.
     FourLetter {
         word: String,
+        /// The connection asking, which ZooKeeper lists among its connections.
+        peer: std::net::SocketAddr,
         reply: oneshot::Sender<String>,
     },
     /// An admin-server or metrics request (`admin`); the answer is the HTTP response.
@@ -100,14 +103,19 @@ pub struct Core {
     log: Proposer,
     disk: DiskGuard,
     pub(crate) registry: Registry,
-    tracker: SessionTracker,
+    pub(crate) tracker: SessionTracker,
     pub(crate) watches: WatchManager,
     pub(crate) stats: ServerStats,
+    /// ZooKeeper's `ServerMetrics`, shared with the tasks that measure outside the core.
+    pub(crate) metrics: Arc<ServerMetrics>,
     next_session_id: i64,
     /// Containers and TTL nodes whose removal is proposed and not yet applied.
     removals_in_flight: HashSet<String>,
     /// `None` for a standalone server.
     pub(crate) ensemble: Option<EnsembleState>,
+    /// The connection a four-letter word is being answered on, while it is: ZooKeeper counts
+    /// it among its connections (`Connections:`, `cons`, `dump`, `zk_num_alive_connections`).
+    pub(crate) asking: Option<std::net::SocketAddr>,
 }
 
 impl Core {
@@ -119,6 +127,7 @@ impl Core {
         log: Proposer,
         disk: DiskGuard,
         ensemble: Option<EnsembleState>,
+        metrics: Arc<ServerMetrics>,
     ) -> Core {
         tree.set_extended_types_enabled(cfg.extended_types_enabled);
         let now_ms = wall_clock_ms();
@@ -135,9 +144,11 @@ impl Core {
             registry: Registry::default(),
             watches: WatchManager::default(),
             stats: ServerStats::new(),
+            metrics,
             next_session_id,
             removals_in_flight: HashSet::new(),
             ensemble,
+            asking: None,
         };
         for session_id in core.tree.session_ids() {
             core.adopt_session(session_id);
@@ -202,8 +213,10 @@ impl Core {
                 }
                 self.watches.remove_conn(conn);
             }
-            CoreMsg::FourLetter { word, reply } => {
+            CoreMsg::FourLetter { word, peer, reply } => {
+                self.asking = Some(peer);
                 let _ = reply.send(self.four_letter(&word));
+                self.asking = None;
             }
             CoreMsg::Admin { query, reply } => {
                 let _ = reply.send(self.admin(query));
@@ -224,10 +237,17 @@ impl Core {
         let Some(c) = self.registry.conns.get_mut(&conn) else {
             return;
         };
+        let len = bytes.len();
         match c.outbox.send(bytes, reply) {
             Ok(()) => {
                 c.sent += 1;
                 self.stats.sent += 1;
+                if reply {
+                    self.stats.client_response.record(len);
+                    self.metrics.count("response_bytes", len as u64);
+                } else {
+                    self.metrics.count("watch_bytes", len as u64);
+                }
             }
             Err(SendError::TooSlow) => {
                 tracing::warn!(
@@ -241,10 +261,17 @@ impl Core {
         }
     }
 
-    /// Counts a request's answer in the server's and its connection's figures.
-    fn replied(&mut self, conn: ConnId, zxid: i64, received: Instant) {
+    /// Counts a request's answer in the server's and its connection's figures, and in
+    /// ZooKeeper's `updatelatency` (a write) or `readlatency` (anything else).
+    fn replied(&mut self, conn: ConnId, zxid: i64, received: Instant, write: bool) {
         let latency = received.elapsed();
         self.stats.latency.record(latency);
+        let summary = if write {
+            "updatelatency"
+        } else {
+            "readlatency"
+        };
+        self.metrics.observe_ms(summary, latency);
         if let Some(c) = self.registry.conns.get_mut(&conn) {
             c.stats.latency.record(latency);
             c.stats.last_latency_ms = latency.as_millis() as u64;
@@ -259,7 +286,13 @@ impl Core {
         let id = self.log.id();
         let bytes = self.log.propose(id, entry);
         self.disk.proposed(bytes);
+        self.stats.proposal_sizes.record(bytes);
         id
+    }
+
+    /// Client connections, the one asking a four-letter word included.
+    pub(crate) fn connection_count(&self) -> usize {
+        self.registry.conn_count() + usize::from(self.asking.is_some())
     }
 
     fn close_conn(&mut self, conn: ConnId) {

@@ -213,6 +213,7 @@ impl Core {
             }
             None => {
                 // ZooKeeper answers AuthFailed and closes the connection.
+                self.stats.auth_failed += 1;
                 tracing::info!(
                     "authentication with scheme '{}' failed for client {}",
                     packet.scheme,

@@ -43,12 +43,17 @@ impl Core {
                     self.watches.add(conn, &r.path, WatchKind::Data);
                 }
                 match self.tree.exists(&r.path) {
-                    Some(stat) => reply::record(xid, zxid, &StatResponse { stat }),
+                    Some(stat) => {
+                        self.metrics.read_in_namespace(&r.path, 0);
+                        reply::record(xid, zxid, &StatResponse { stat })
+                    }
                     None => reply::error(xid, zxid, ErrorCode::NoNode),
                 }
             }
             Request::GetData(r) => match self.tree.get_data(&r.path, &auth) {
                 Ok((data, stat)) => {
+                    let len = data.map_or(0, <[u8]>::len);
+                    self.metrics.read_in_namespace(&r.path, len);
                     // Encoded straight from the tree: no copy of the data first.
                     let bytes = reply::frame_with(xid, zxid, ErrorCode::Ok, |out| {
                         match data {
@@ -67,6 +72,8 @@ impl Core {
             Request::GetChildren(r) | Request::GetChildren2(r) => {
                 match self.tree.get_children(&r.path, &auth) {
                     Ok((children, stat)) => {
+                        let names: usize = children.iter().map(String::len).sum();
+                        self.metrics.read_in_namespace(&r.path, names);
                         if r.watch {
                             self.watches.add(conn, &r.path, WatchKind::Child);
                         }
@@ -157,7 +164,7 @@ impl Core {
             // Writes and auth never reach here; answer rather than panic on a routing slip.
             _ => reply::error(xid, zxid, ErrorCode::SystemError),
         };
-        self.replied(conn, zxid, received);
+        self.replied(conn, zxid, received, false);
         self.send(conn, bytes, true);
     }
 

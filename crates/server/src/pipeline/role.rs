@@ -81,6 +81,7 @@ impl Core {
             self.forget_unfinished_expiries();
         }
         if now_leading && !was_leading {
+            self.stats.leading_since = Some(Instant::now());
             // Sessions were tracked by the old leader: give each its full timeout again.
             let now = Instant::now();
             let sessions: Vec<(i64, u32)> = self

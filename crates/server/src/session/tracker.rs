@@ -48,6 +48,11 @@ impl SessionTracker {
         self.deadlines.remove(&id);
     }
 
+    /// When a session expires unless heard from (for `dump`).
+    pub fn deadline(&self, id: i64) -> Option<Instant> {
+        self.deadlines.get(&id).map(|(d, _)| *d)
+    }
+
     /// Sessions whose deadline has passed; they stay tracked until `remove`.
     pub fn expired(&self, now: Instant) -> Vec<i64> {
         let mut v: Vec<i64> = self
