@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use openraft::storage::{LogFlushed, LogState, RaftLogReader, RaftLogStorage};
-use openraft::{ErrorSubject, ErrorVerb, OptionalSend};
+use openraft::{EntryPayload, ErrorSubject, ErrorVerb, OptionalSend};
 
 use crate::runtime;
 use crate::types::{Entry, LogId, SimConfig, StorageError, Vote};
@@ -124,6 +124,23 @@ impl Disk {
         d.cache = d.durable.clone();
         d.incarnation += 1;
         (kept, lost)
+    }
+
+    /// Every entry readable now, by index: its log id and its payload as text (a batch's
+    /// bytes in hex), for comparing logs across nodes.
+    pub fn entries(&self) -> BTreeMap<u64, (LogId, String)> {
+        let d = self.lock();
+        d.cache
+            .entries
+            .iter()
+            .map(|(&i, e)| {
+                let payload = match &e.payload {
+                    EntryPayload::Normal(p) => p.0.iter().map(|b| format!("{b:02x}")).collect(),
+                    other => format!("{other:?}"),
+                };
+                (i, (e.log_id, payload))
+            })
+            .collect()
     }
 
     /// The log store of the incarnation that starts now (after `crash`, or at first start).

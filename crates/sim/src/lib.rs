@@ -9,7 +9,8 @@
 //!   it, since the final reads come after every write);
 //! - the counter holds every acknowledged increment, and no more than were attempted;
 //! - every node's tree is the same once healed (same applied log id, same digest);
-//! - at most one leader per term ([`cluster`]).
+//! - log matching: one log id never names two different entries ([`cluster`]; openraft 0.9
+//!   as corral builds it lets two nodes lead in one term, each under its own leader id).
 //!
 //! # Determinism
 //!

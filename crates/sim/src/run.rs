@@ -47,7 +47,7 @@ impl Options {
             nodes: if seed % 4 == 3 { 5 } else { 3 },
             clients: 4,
             keys: 3,
-            ops_per_client: 25,
+            ops_per_client: 40,
             faults: true,
             bug: None,
         }
@@ -207,10 +207,7 @@ async fn simulate(options: &Options) -> Outcome3 {
     }
     converge(&cluster).await?;
 
-    let violations = cluster.violations.lock().expect("violations lock").clone();
-    if let Some(v) = violations.first() {
-        return Err(fail(v.clone()));
-    }
+    cluster.check_log_matching().map_err(fail)?;
     let ops = workload.history.ops();
     let (checked, unknown, unchecked) = check_history(&ops)?;
 

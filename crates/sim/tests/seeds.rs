@@ -6,7 +6,7 @@ use std::time::Instant;
 use corral_sim::{run, Options};
 
 /// Seeds per plain `cargo test`: sized to stay well under a minute on two cores.
-const DEFAULT_SEEDS: u64 = 100;
+const DEFAULT_SEEDS: u64 = 500;
 
 fn env_u64(name: &str) -> Option<u64> {
     let v = std::env::var(name).ok()?;
