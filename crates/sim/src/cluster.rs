@@ -20,6 +20,15 @@ use crate::state_machine::StateMachine;
 use crate::trace;
 use crate::types::{LogId, NodeId, Raft};
 
+/// Committed entries between two snapshots.
+pub const SNAPSHOT_EVERY_ENTRIES: u64 = 40;
+
+/// Entries kept in the log below a snapshot (openraft purges the rest).
+pub const LOG_KEPT_AFTER_SNAPSHOT: u64 = 10;
+
+/// Small chunks, so a snapshot takes several `install_snapshot` RPCs.
+pub const SNAPSHOT_CHUNK_BYTES: u64 = 512;
+
 /// openraft's timing for the simulation: corral's heartbeat, a short election window.
 pub fn raft_config() -> Arc<openraft::Config> {
     let config = openraft::Config {
@@ -28,9 +37,12 @@ pub fn raft_config() -> Arc<openraft::Config> {
         election_timeout_min: 150,
         election_timeout_max: 300,
         max_payload_entries: 64,
-        // The simulated log is never purged, so nothing ever needs a snapshot.
-        snapshot_policy: openraft::SnapshotPolicy::Never,
-        max_in_snapshot_log_to_keep: u64::MAX,
+        // Snapshots and purges are frequent, so that lagging and restarted nodes catch up
+        // from a snapshot (sent in chunks) rather than from the log alone.
+        snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(SNAPSHOT_EVERY_ENTRIES),
+        max_in_snapshot_log_to_keep: LOG_KEPT_AFTER_SNAPSHOT,
+        purge_batch_size: 1,
+        snapshot_max_chunk_size: SNAPSHOT_CHUNK_BYTES,
         ..openraft::Config::default()
     };
     Arc::new(config.validate().expect("a valid raft config"))
@@ -83,7 +95,7 @@ impl Cluster {
     /// Starts a new incarnation of `id` from what its disk holds.
     pub async fn start(self: &Arc<Self>, id: NodeId) {
         let log = self.disks[&id].open();
-        let sm = StateMachine::default();
+        let sm = StateMachine::open(&self.disks[&id]);
         let endpoint = Endpoint {
             net: self.net.clone(),
             me: id,

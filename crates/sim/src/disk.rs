@@ -24,7 +24,7 @@ use openraft::storage::{LogFlushed, LogState, RaftLogReader, RaftLogStorage};
 use openraft::{EntryPayload, ErrorSubject, ErrorVerb, OptionalSend};
 
 use crate::runtime;
-use crate::types::{Entry, LogId, SimConfig, StorageError, Vote};
+use crate::types::{Entry, LogId, SimConfig, SnapshotMeta, StorageError, Vote};
 
 /// The longest a simulated fsync takes, in virtual milliseconds.
 pub const FSYNC_MAX_MS: u64 = 3;
@@ -87,6 +87,16 @@ struct DiskState {
     written: u64,
     /// Bumped by each crash: the incarnation allowed to use the disk.
     incarnation: u64,
+    /// The newest snapshot, durable as soon as saved (corral writes a temp file, fsyncs and
+    /// renames it before it tells openraft the snapshot is built).
+    snapshot: Option<StoredSnapshot>,
+}
+
+/// A snapshot as the disk keeps it: openraft's meta and the data tree's snapshot bytes.
+#[derive(Debug, Clone)]
+pub struct StoredSnapshot {
+    pub meta: SnapshotMeta,
+    pub bytes: Vec<u8>,
 }
 
 /// One node's disk; survives the node's crashes. Cheap to clone.
@@ -101,6 +111,7 @@ impl Default for Disk {
             pending: VecDeque::new(),
             written: 0,
             incarnation: 0,
+            snapshot: None,
         })))
     }
 }
@@ -124,6 +135,28 @@ impl Disk {
         d.cache = d.durable.clone();
         d.incarnation += 1;
         (kept, lost)
+    }
+
+    /// The incarnation that may use the disk now.
+    pub fn incarnation(&self) -> u64 {
+        self.lock().incarnation
+    }
+
+    pub fn snapshot(&self) -> Option<StoredSnapshot> {
+        self.lock().snapshot.clone()
+    }
+
+    /// Keeps `snapshot` if it is newer than the one kept; `false` if `incarnation` has crashed.
+    pub fn save_snapshot(&self, incarnation: u64, snapshot: StoredSnapshot) -> bool {
+        let mut d = self.lock();
+        if d.incarnation != incarnation {
+            return false;
+        }
+        let kept = d.snapshot.as_ref().and_then(|s| s.meta.last_log_id);
+        if snapshot.meta.last_log_id >= kept {
+            d.snapshot = Some(snapshot);
+        }
+        true
     }
 
     /// Every entry readable now, by index: its log id and its payload as text (a batch's

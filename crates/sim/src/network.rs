@@ -140,6 +140,7 @@ impl Network {
             trace!("net {kind} {from}->{to} reply lost");
             return Err(timed_out(timeout.saturating_sub(delay + back)).await);
         }
+        trace!("net {kind} {from}->{to} delivered");
         reply.map_err(|e| RPCError::RemoteError(RemoteError::new(to, e)))
     }
 }

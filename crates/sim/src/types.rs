@@ -39,3 +39,5 @@ pub type Vote = openraft::Vote<NodeId>;
 pub type Entry = openraft::Entry<SimConfig>;
 pub type StorageError = openraft::StorageError<NodeId>;
 pub type StoredMembership = openraft::StoredMembership<NodeId, CorralNode>;
+pub type SnapshotMeta = openraft::SnapshotMeta<NodeId, CorralNode>;
+pub type Snapshot = openraft::storage::Snapshot<SimConfig>;

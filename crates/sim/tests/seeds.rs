@@ -27,6 +27,7 @@ fn seeds() {
     };
     let started = Instant::now();
     let (mut ops, mut unknown, mut unchecked, mut virtual_ms) = (0, 0, 0, 0);
+    let (mut crashes, mut snapshot_chunks) = (0, 0);
     for &seed in &seeds {
         match run(seed, &Options::for_seed(seed)) {
             Ok(report) => {
@@ -39,6 +40,16 @@ fn seeds() {
                 unknown += report.unknown;
                 unchecked += report.unchecked_keys;
                 virtual_ms += report.virtual_ms;
+                crashes += report
+                    .trace
+                    .iter()
+                    .filter(|e| e.contains(" crashed:"))
+                    .count();
+                snapshot_chunks += report
+                    .trace
+                    .iter()
+                    .filter(|e| e.contains("net snapshot") && e.ends_with("delivered"))
+                    .count();
             }
             Err(failure) => {
                 if verbose {
@@ -52,7 +63,8 @@ fn seeds() {
     }
     println!(
         "corral-sim: {} seeds, {ops} ops checked ({unknown} with unknown answers, {unchecked} keys \
-         past the search limit), {virtual_ms} virtual ms in {:?}",
+         past the search limit), {crashes} crashes, {snapshot_chunks} snapshot chunks sent, \
+         {virtual_ms} virtual ms in {:?}",
         seeds.len(),
         started.elapsed()
     );
