@@ -35,11 +35,16 @@
 //!
 //! # What is real and what is simulated
 //!
-//! Real: openraft (its engine, replication, elections, the `RaftLogStorage` and
-//! `RaftStateMachine` contracts), corral's batch layout and zxids (`corral_raft::batch`), the
-//! `Txn` encoding and the data tree's `apply`. Simulated: the log store (an in-memory log
-//! with corral's durability contract and crash semantics, in place of raft-log), the state
-//! machine adapter (in-memory, no snapshots: the log is never purged), the peer transport.
+//! Real: openraft (its engine, replication, elections, snapshot transfer, the
+//! `RaftLogStorage` and `RaftStateMachine` contracts), corral's batch layout and zxids
+//! (`corral_raft::batch`), the `Txn` encoding, the data tree's `apply` and its snapshot
+//! format. Simulated: the log store (an in-memory log with corral's durability contract and
+//! crash semantics, in place of raft-log), the state machine adapter (the tree in memory,
+//! the newest snapshot on the simulated disk, in place of `corral_raft::StateMachine`, the
+//! server's core and the snapshot files), the peer transport. Not covered: corral's server
+//! (sessions, watches, the proposer's batching of many entries), membership changes, a
+//! member's data directory deleted or damaged (`tests/faults` does those against real
+//! processes).
 
 pub mod checker;
 pub mod cluster;
