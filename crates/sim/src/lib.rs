@@ -45,6 +45,12 @@
 //! (sessions, watches, the proposer's batching of many entries), membership changes, a
 //! member's data directory deleted or damaged (`tests/faults` does those against real
 //! processes).
+//!
+//! Why not `corral_raft`'s own adapters: they are typed on its `TypeConfig`, whose runtime
+//! draws election timeouts from an unseeded generator, and they do real IO off the runtime
+//! (raft-log's flush thread and fsyncs, snapshot files written on blocking threads), which a
+//! single-threaded virtual-time run cannot order. The simulated ones keep the same contracts,
+//! written down in `disk` and `state_machine` next to the ones in `corral_raft`.
 
 pub mod checker;
 pub mod cluster;
@@ -73,4 +79,7 @@ pub enum Bug {
     /// Waits only for openraft's read index before reading (what `ensure_linearizable`
     /// does): not linearizable after a leader restarts in its own term (see `workload`).
     BareReadIndex,
+    /// Takes a write's `ForwardToLeader` for "not applied" and retries it elsewhere: the
+    /// entry may have been truncated on that node yet commit from another (see `workload`).
+    RetryForwarded,
 }

@@ -2,10 +2,14 @@
 //! version, linearizable reads) and a counter (read, then compare-and-set the next value),
 //! each a znode changed by real logged `Txn`s.
 //!
-//! A write goes to the node the client believes leads; `ForwardToLeader` means the proposal
-//! was never appended (openraft answers it before appending, or when a conflicting leader
-//! truncated the entry), so the client tries the named leader within the same operation. A
-//! timeout or a crash mid-write leaves the answer unknown: the history records it as such.
+//! A write goes only to a node whose metrics say it leads (else to the leader they name):
+//! once sent, a `ForwardToLeader` answer is ambiguous, so it ends the operation with an
+//! unknown answer, like a timeout or a crash. This simulation found why (seed 7163):
+//! openraft answers `ForwardToLeader` both when it refuses a proposal and when a leader's
+//! entries conflict with its log and are truncated, and a truncated entry can still commit:
+//! another node kept a copy and later leads (in openraft 0.9, possibly in the same term).
+//! Retrying such a write applies it twice ([`Bug::RetryForwarded`]). corral's proposer
+//! already gives up any unconfirmed batch as unknown (`pipeline::submit`).
 //!
 //! A read asks the node for its read index (`get_read_log_id`: leadership confirmed by a
 //! quorum), waits until that node has applied up to it and up to the end of its log, then
@@ -126,6 +130,15 @@ impl Workload {
                 retry_pause().await;
                 continue;
             };
+            let retry_forwarded = self.bug == Some(Bug::RetryForwarded);
+            if !retry_forwarded {
+                let m = raft.metrics().borrow().clone();
+                if m.state != openraft::ServerState::Leader {
+                    target = m.current_leader.unwrap_or_else(|| self.random_node());
+                    retry_pause().await;
+                    continue;
+                }
+            }
             let reply = if self.bug == Some(Bug::AckBeforeCommit) {
                 // The planted bug: acknowledge once proposed, unless the answer is immediate.
                 let Ok(rx) = raft.client_write_ff(payload.clone()).await else {
@@ -147,7 +160,9 @@ impl Workload {
                     trace!("write applied at {} via node {target}", r.log_id);
                     return Answer::Applied(r.data.0[0]);
                 }
-                Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
+                Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f)))
+                    if retry_forwarded =>
+                {
                     target = f.leader_id.unwrap_or_else(|| self.random_node());
                     retry_pause().await;
                 }
