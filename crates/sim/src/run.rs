@@ -93,9 +93,14 @@ impl fmt::Display for Failure {
         for line in &self.trace[self.trace.len().saturating_sub(TRACE_TAIL)..] {
             writeln!(f, "  {line}")?;
         }
+        let ops = if self.options.ops_per_client == Options::for_seed(self.seed).ops_per_client {
+            String::new()
+        } else {
+            format!("CORRAL_SIM_OPS={} ", self.options.ops_per_client)
+        };
         write!(
             f,
-            "reproduce: CORRAL_SIM_SEED={} cargo test --release -p corral-sim --test seeds -- --nocapture",
+            "reproduce: {ops}CORRAL_SIM_SEED={} cargo test --release -p corral-sim --test seeds -- --nocapture",
             self.seed
         )
     }

@@ -1,5 +1,6 @@
 //! Many seeded runs per `cargo test`: `CORRAL_SIM_SEEDS=N` runs seeds 0..N (default
-//! `DEFAULT_SEEDS`), `CORRAL_SIM_SEED=S` runs seed S alone and prints its trace.
+//! `DEFAULT_SEEDS`), `CORRAL_SIM_SEED=S` runs seed S alone and prints its trace,
+//! `CORRAL_SIM_OPS=N` gives each client N operations (longer runs, more faults each).
 
 use std::time::Instant;
 
@@ -29,7 +30,11 @@ fn seeds() {
     let (mut ops, mut unknown, mut unchecked, mut virtual_ms) = (0, 0, 0, 0);
     let (mut crashes, mut snapshot_chunks) = (0, 0);
     for &seed in &seeds {
-        match run(seed, &Options::for_seed(seed)) {
+        let mut options = Options::for_seed(seed);
+        if let Some(ops) = env_u64("CORRAL_SIM_OPS") {
+            options.ops_per_client = ops as usize;
+        }
+        match run(seed, &options) {
             Ok(report) => {
                 if verbose {
                     for line in &report.trace {
