@@ -84,7 +84,9 @@ pages.ensemble = {
 
 // --- tree ----------------------------------------------------------------------------
 
-const tree = { path: "/", node: null, children: [] };
+// `wanted`: the path the user last asked for. A load that answers for another path (a poll
+// started before the user moved on) is dropped, or it would take the page back there.
+const tree = { path: "/", wanted: "/", node: null, children: [] };
 
 function childPath(parent, name) {
   return parent === "/" ? `/${name}` : `${parent}/${name}`;
@@ -156,6 +158,7 @@ function renderNode() {
 
 async function loadNode(path, keepForm) {
   const n = await api(`/api/node?path=${encodeURIComponent(path)}`);
+  if (path !== tree.wanted) return;
   tree.path = path;
   tree.node = n;
   tree.children = n.children;
@@ -220,10 +223,11 @@ $("data-format").addEventListener("change", renderData);
 
 pages.tree = {
   show(path) {
-    loadNode(path || tree.path || "/").catch(showError);
+    tree.wanted = path || tree.wanted || "/";
+    loadNode(tree.wanted).catch(showError);
     $("write-result").textContent = "";
   },
-  refresh() { return loadNode(tree.path, true); },
+  refresh() { return loadNode(tree.wanted, true); },
 };
 
 // --- sessions, watches, election ----------------------------------------------------
