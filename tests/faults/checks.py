@@ -54,10 +54,16 @@ def sequential_names(ops):
         other = by_name.setdefault(op.result, op)
         if other is not op:
             anomalies.append(f"sequential name {op.result} given twice: {other} and {op}")
-    for i, a in enumerate(created):
-        for b in created[i + 1:]:
-            if b.call > a.ret and _seq(b.result) <= _seq(a.result):
-                anomalies.append(f"sequence not increasing in real time: {a} then {b}")
+    # One sweep in call order: each create must top every create acknowledged before its call.
+    done, highest = 0, None
+    for b in sorted(created, key=lambda o: o.call):
+        while done < len(created) and created[done].ret < b.call:
+            a = created[done]
+            if highest is None or _seq(a.result) > _seq(highest.result):
+                highest = a
+            done += 1
+        if highest is not None and _seq(b.result) <= _seq(highest.result):
+            anomalies.append(f"sequence not increasing in real time: {highest} then {b}")
     return anomalies
 
 

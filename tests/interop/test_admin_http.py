@@ -16,6 +16,7 @@ import pytest
 
 import ensemble
 import servers
+from jsonshape import field_names
 from servers import free_port
 
 PROMETHEUS = "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider"
@@ -230,21 +231,6 @@ def test_ready_is_503_for_a_member_without_a_quorum():
             "election"
     finally:
         ens.stop()
-
-
-def field_names(value, prefix=""):
-    """Every key of a JSON answer, nested ones as `outer.inner` (list items as `outer[]`, ids
-    as keys as `<id>`)."""
-    names = set()
-    if isinstance(value, dict):
-        for k, v in value.items():
-            k = "<id>" if k.isdigit() else k
-            names.add(prefix + k)
-            names |= field_names(v, prefix + k + ".")
-    elif isinstance(value, list):
-        for v in value:
-            names |= field_names(v, prefix.rstrip(".") + "[].")
-    return names
 
 
 def field_types(value, prefix=""):

@@ -24,6 +24,7 @@ from kazoo.client import KazooClient
 
 import ensemble
 import servers
+from jsonshape import field_names
 from servers import free_port
 from zkwire import four_letter
 
@@ -92,21 +93,6 @@ def get(url):
             return r.status, r.headers.get("Content-Type", ""), r.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, e.headers.get("Content-Type", ""), e.read().decode()
-
-
-def field_names(value, prefix=""):
-    """Every key of a JSON answer, nested ones as `outer.inner` (list items as `outer[]`,
-    numeric keys (session ids, times) as `<id>`)."""
-    names = set()
-    if isinstance(value, dict):
-        for k, v in value.items():
-            k = "<id>" if k.lstrip("-").isdigit() else k
-            names.add(prefix + k)
-            names |= field_names(v, prefix + k + ".")
-    elif isinstance(value, list):
-        for v in value:
-            names |= field_names(v, prefix.rstrip(".") + "[].")
-    return names
 
 
 def build_state(hosts):
