@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::workload::Workload;
+use crate::workload::{Workload, MULTI_BATCH};
 
 pub const USAGE: &str = "\
 usage: corral bench [--servers HOST:PORT[,HOST:PORT...]] [--workload KIND] [--clients N]
@@ -11,8 +11,10 @@ usage: corral bench [--servers HOST:PORT[,HOST:PORT...]] [--workload KIND] [--cl
        corral bench --workload election [--contenders K] [--groups G] [--handoffs N]
 
   --servers     connect string of the server under test (default 127.0.0.1:2181)
-  --workload    create | set | get | exists | mixed (90% get, 10% set) | election;
-                default set
+  --workload    create | set | get | exists | mixed (90% get, 10% set) | children
+                (getChildren of a znode with 100 children) | ephemeral-seq (create an
+                ephemeral sequential znode, then delete it: one op) | multi (a multi of
+                --batch creates, default 10) | watch | churn | election; default set
   --clients     sessions, each on its own connection (default 1)
   --depth       requests in flight per session (default 1)
   --duration    seconds measured (default 10); with --ops, the most the run may take
@@ -21,8 +23,15 @@ usage: corral bench [--servers HOST:PORT[,HOST:PORT...]] [--workload KIND] [--cl
   --warmup      seconds of load before measuring (default 1)
   --value-size  bytes written by create and set (default 100)
   --keys        znodes that set, get, exists and mixed spread over (default 1000)
-  --batch       create: each request is a multi of B creates (default 1: plain create)
+  --batch       create, multi: each request is a multi of B creates (default 1 for
+                create: a plain create; 10 for multi)
   --threads     threads of the bench's own runtime (default 1: the server keeps the rest)
+
+watch: every one of --clients sessions sets a data watch on one znode (getData), then one
+more session changes it; an op is one such round, its latency the time from the setData
+sent until the last session has its event. --depth must be 1.
+churn: each of --clients workers opens a session and closes it, again and again; an op is
+one session opened and closed. --depth must be 1.
 
 election: K sessions contend (corral-recipes LeaderLatch on one path, or with --groups G a
 GroupedElection over G groups); N times the leader's session is closed and the time until
@@ -90,6 +99,7 @@ impl Default for Config {
 pub fn parse(args: &[String]) -> Result<Option<Config>, String> {
     let mut c = Config::default();
     let mut duration_given = false;
+    let mut batch_given = false;
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         if matches!(flag.as_str(), "-h" | "--help") {
@@ -112,7 +122,10 @@ pub fn parse(args: &[String]) -> Result<Option<Config>, String> {
             "--warmup" => c.warmup = Duration::from_secs(number(flag, value, 0, MAX_SECONDS)?),
             "--value-size" => c.value_size = number(flag, value, 0, 1 << 20)? as usize,
             "--keys" => c.keys = number(flag, value, 1, 10_000_000)? as usize,
-            "--batch" => c.batch = number(flag, value, 1, 1000)? as usize,
+            "--batch" => {
+                c.batch = number(flag, value, 1, 1000)? as usize;
+                batch_given = true;
+            }
             "--threads" => c.threads = number(flag, value, 1, 64)? as usize,
             "--contenders" => c.contenders = number(flag, value, 2, 100_000)? as usize,
             "--groups" => c.groups = number(flag, value, 1, 100_000)? as u32,
@@ -129,8 +142,17 @@ pub fn parse(args: &[String]) -> Result<Option<Config>, String> {
     if c.groups > 0 && c.workload != Workload::Election {
         return Err("--groups is for the election workload".to_string());
     }
-    if c.batch > 1 && c.workload != Workload::Create {
-        return Err("--batch is for the create workload".to_string());
+    if c.batch > 1 && !matches!(c.workload, Workload::Create | Workload::Multi) {
+        return Err("--batch is for the create and multi workloads".to_string());
+    }
+    if c.workload == Workload::Multi && !batch_given {
+        c.batch = MULTI_BATCH;
+    }
+    if c.depth > 1 && matches!(c.workload, Workload::Watch | Workload::Churn) {
+        return Err(format!(
+            "--depth is 1 for the {} workload",
+            c.workload.name()
+        ));
     }
     if c.servers.is_empty() {
         return Err("--servers is empty".to_string());
@@ -191,6 +213,10 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(c.batch, 100);
+        let c = parse(&args("--workload multi")).unwrap().unwrap();
+        assert_eq!(c.batch, MULTI_BATCH);
+        let c = parse(&args("--workload multi --batch 3")).unwrap().unwrap();
+        assert_eq!(c.batch, 3);
     }
 
     #[test]
@@ -242,6 +268,9 @@ mod tests {
             "--workload election --groups 0",
             "--workload election --handoffs 0",
             "--groups 4",
+            "--workload get --batch 2",
+            "--workload watch --depth 2",
+            "--workload churn --depth 4",
         ] {
             assert!(parse(&args(bad)).is_err(), "{bad} accepted");
         }

@@ -7,12 +7,16 @@
 //!   time limit every run has.
 //! - [`stats`]: latency histograms and error counts, the table row and the JSON line.
 //! - [`election`]: the `election` workload, leader handoff latency with `corral-recipes`.
+//! - `fanout`: the `watch` workload, the time until every watcher of a znode is notified.
+//! - `churn`: the `churn` workload, sessions opened and closed.
 //!
 //! The bench runs on its own runtime, one thread by default, so that on a small machine it
 //! takes as little as it can from the server it measures.
 
 pub mod args;
+mod churn;
 pub mod election;
+mod fanout;
 mod run;
 pub mod stats;
 pub mod workload;

@@ -10,7 +10,7 @@ use corral_client::{Acl, Client, CreateMode, Error, Op, Options};
 
 use crate::args::Config;
 use crate::stats::{Recorder, Summary};
-use crate::workload::{Layout, Request, Workload};
+use crate::workload::{Layout, Request, Workload, CHILDREN};
 
 /// Session timeout asked for: long enough that a busy client is not expired.
 const SESSION_TIMEOUT: Duration = Duration::from_secs(20);
@@ -26,12 +26,92 @@ const SETUP_BATCH_OPS: usize = 1000;
 /// failed, time limit), while errors of single requests are counted in the summary.
 pub async fn run(config: &Config) -> Result<Summary, String> {
     let limit = config.warmup + config.duration + SLACK;
-    tokio::time::timeout(limit, run_unbounded(config))
+    let run = async {
+        match config.workload {
+            Workload::Watch => crate::fanout::run(config).await,
+            Workload::Churn => crate::churn::run(config).await,
+            _ => run_requests(config).await,
+        }
+    };
+    tokio::time::timeout(limit, run)
         .await
         .map_err(|_| format!("the run did not end within {limit:?}"))?
 }
 
-async fn run_unbounded(config: &Config) -> Result<Summary, String> {
+/// The options of every session a run opens.
+pub(crate) fn session_options() -> Options {
+    Options::new(SESSION_TIMEOUT)
+        .request_timeout(REQUEST_TIMEOUT)
+        .connect_timeout(REQUEST_TIMEOUT)
+}
+
+/// When a run's measured part starts and ends, and how many ops it may measure.
+pub(crate) struct Window {
+    pub measure_from: Instant,
+    pub deadline: Instant,
+    quota: Option<u64>,
+    /// Ops started in the measured part, against `quota`.
+    measured: AtomicU64,
+}
+
+impl Window {
+    /// Starts now: the warm-up, then the measured part.
+    pub fn starting_now(config: &Config) -> Window {
+        let start = Instant::now() + Duration::from_millis(10);
+        Window {
+            measure_from: start + config.warmup,
+            deadline: start + config.warmup + config.duration,
+            quota: config.ops,
+            measured: AtomicU64::new(0),
+        }
+    }
+
+    /// What an op starting at `now` is: `None` if the run is over (deadline or quota),
+    /// else whether it is measured.
+    pub fn next_op(&self, now: Instant) -> Option<bool> {
+        if now >= self.deadline {
+            return None;
+        }
+        let measured = now >= self.measure_from;
+        if measured && !self.take_one() {
+            return None;
+        }
+        Some(measured)
+    }
+
+    /// True if one more measured op may start.
+    fn take_one(&self) -> bool {
+        match self.quota {
+            None => true,
+            Some(q) => self.measured.fetch_add(1, Ordering::Relaxed) < q,
+        }
+    }
+}
+
+/// Counts one op's outcome into `rec`; true if the session is gone and the worker should stop.
+pub(crate) fn count(
+    rec: &mut Recorder,
+    result: Result<(), Error>,
+    measured: bool,
+    took: Duration,
+) -> bool {
+    match result {
+        Ok(()) if measured => rec.ok(took),
+        Ok(()) => {}
+        Err(e) => {
+            let name = error_name(&e);
+            rec.error(&if measured {
+                name
+            } else {
+                format!("warmup {name}")
+            });
+            return matches!(e, Error::Closed | Error::SessionExpired | Error::AuthFailed);
+        }
+    }
+    false
+}
+
+async fn run_requests(config: &Config) -> Result<Summary, String> {
     let clients = connect_all(config).await?;
     let layout = Layout {
         root: run_root(),
@@ -40,13 +120,9 @@ async fn run_unbounded(config: &Config) -> Result<Summary, String> {
     let value = vec![b'x'; config.value_size];
     set_up(&clients[0], config, &layout, &value).await?;
 
-    let start = Instant::now() + Duration::from_millis(10);
     let plan = Arc::new(Plan {
         workload: config.workload,
-        measure_from: start + config.warmup,
-        deadline: start + config.warmup + config.duration,
-        quota: config.ops,
-        measured: AtomicU64::new(0),
+        window: Window::starting_now(config),
         workers: clients.len() * config.depth,
         batch: config.batch,
         key_paths: if config.workload.uses_keys() {
@@ -54,6 +130,7 @@ async fn run_unbounded(config: &Config) -> Result<Summary, String> {
         } else {
             Vec::new()
         },
+        parent: layout.parent(),
         layout,
         value,
     });
@@ -70,7 +147,7 @@ async fn run_unbounded(config: &Config) -> Result<Summary, String> {
         }
     }
     let mut total = Recorder::default();
-    let mut last_reply = plan.measure_from;
+    let mut last_reply = plan.window.measure_from;
     while let Some(done) = tasks.join_next().await {
         let (rec, last) = done.map_err(|e| format!("a worker failed: {e}"))?;
         total.merge(&rec);
@@ -81,13 +158,11 @@ async fn run_unbounded(config: &Config) -> Result<Summary, String> {
             total.error(&format!("close {}", error_name(&e)));
         }
     }
-    Ok(total.summary(last_reply - plan.measure_from))
+    Ok(total.summary(last_reply - plan.window.measure_from))
 }
 
-async fn connect_all(config: &Config) -> Result<Vec<Client>, String> {
-    let options = Options::new(SESSION_TIMEOUT)
-        .request_timeout(REQUEST_TIMEOUT)
-        .connect_timeout(REQUEST_TIMEOUT);
+pub(crate) async fn connect_all(config: &Config) -> Result<Vec<Client>, String> {
+    let options = session_options();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..config.clients {
         let (servers, options) = (config.servers.clone(), options.clone());
@@ -113,7 +188,8 @@ pub(crate) fn run_root() -> String {
     format!("/corral-bench-{}-{ms}", std::process::id())
 }
 
-/// Creates the root and the keys (or the sessions' directories for `create`), in batches.
+/// Creates the root and the keys (or the sessions' directories for the workloads that
+/// create, or the parent and its children for `children`), in batches.
 async fn set_up(
     client: &Client,
     config: &Config,
@@ -128,9 +204,15 @@ async fn set_up(
         .map_err(failed)?;
     let nodes: Vec<(String, &[u8])> = if config.workload.uses_keys() {
         (0..layout.keys).map(|j| (layout.key(j), value)).collect()
-    } else {
+    } else if config.workload.creates() {
         (0..config.clients)
             .map(|i| (layout.session_dir(i), &b""[..]))
+            .collect()
+    } else {
+        let parent = layout.parent();
+        let children = (0..CHILDREN).map(|j| (format!("{parent}/c{j}"), value));
+        std::iter::once((parent.clone(), &b""[..]))
+            .chain(children)
             .collect()
     };
     let mut batch = Vec::new();
@@ -152,27 +234,15 @@ async fn set_up(
 /// What every worker of a run shares.
 struct Plan {
     workload: Workload,
-    measure_from: Instant,
-    deadline: Instant,
-    quota: Option<u64>,
-    /// Requests started in the measured part, against `quota`.
-    measured: AtomicU64,
+    window: Window,
     workers: usize,
     /// Creates per `create` request.
     batch: usize,
     layout: Layout,
     key_paths: Vec<String>,
+    /// The znode `children` lists.
+    parent: String,
     value: Vec<u8>,
-}
-
-impl Plan {
-    /// True if one more measured request may start.
-    fn take_one(&self) -> bool {
-        match self.quota {
-            None => true,
-            Some(q) => self.measured.fetch_add(1, Ordering::Relaxed) < q,
-        }
-    }
 }
 
 /// One request in flight at a time on a session shared with `depth - 1` other workers.
@@ -194,13 +264,9 @@ impl Worker {
         let mut last = Instant::now();
         for n in 0u64.. {
             let started = Instant::now();
-            if started >= plan.deadline {
+            let Some(measured) = plan.window.next_op(started) else {
                 break;
-            }
-            let measured = started >= plan.measure_from;
-            if measured && !plan.take_one() {
-                break;
-            }
+            };
             let key =
                 || plan.key_paths[plan.layout.key_index(self.index, plan.workers, n)].as_str();
             let c = &self.client;
@@ -227,22 +293,21 @@ impl Worker {
                     Ok(None) => Err(Error::NoNode),
                     Err(e) => Err(e),
                 },
-            };
-            last = Instant::now();
-            match result {
-                Ok(()) if measured => rec.ok(last - started),
-                Ok(()) => {}
-                Err(e) => {
-                    let name = error_name(&e);
-                    rec.error(&if measured {
-                        name.clone()
-                    } else {
-                        format!("warmup {name}")
-                    });
-                    if matches!(e, Error::Closed | Error::SessionExpired | Error::AuthFailed) {
-                        break;
+                Request::Children => c.get_children(&plan.parent).await.map(drop),
+                Request::EphemeralSeq => {
+                    let prefix = format!("{dir}/e-");
+                    match c
+                        .create(&prefix, &plan.value, &acl, CreateMode::EphemeralSequential)
+                        .await
+                    {
+                        Ok((path, _)) => c.delete(&path, None).await,
+                        Err(e) => Err(e),
                     }
                 }
+            };
+            last = Instant::now();
+            if count(&mut rec, result, measured, last - started) {
+                break;
             }
         }
         (rec, last)
@@ -270,26 +335,19 @@ mod tests {
 
     #[test]
     fn quota() {
-        let plan = |quota| Plan {
-            workload: Workload::Get,
-            measure_from: Instant::now(),
-            deadline: Instant::now(),
+        let now = Instant::now();
+        let window = |quota| Window {
+            measure_from: now,
+            deadline: now + Duration::from_secs(60),
             quota,
             measured: AtomicU64::new(0),
-            workers: 1,
-            batch: 1,
-            layout: Layout {
-                root: "/r".into(),
-                keys: 1,
-            },
-            key_paths: Vec::new(),
-            value: Vec::new(),
         };
-        let p = plan(Some(2));
+        let w = window(Some(2));
         assert_eq!(
-            [p.take_one(), p.take_one(), p.take_one()],
-            [true, true, false]
+            [w.next_op(now), w.next_op(now), w.next_op(now)],
+            [Some(true), Some(true), None]
         );
-        assert!((0..100).all(|_| plan(None).take_one()));
+        assert!((0..100).all(|_| window(None).next_op(now) == Some(true)));
+        assert_eq!(w.next_op(w.deadline), None);
     }
 }

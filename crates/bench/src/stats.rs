@@ -95,11 +95,11 @@ pub struct Label {
 }
 
 pub const TABLE_HEADER: &str =
-    "workload  clients  depth        ops/s   p50 ms   p99 ms p99.9 ms   max ms        ops  errors";
+    "workload       clients  depth        ops/s   p50 ms   p99 ms p99.9 ms   max ms        ops  errors";
 
 pub fn table_row(l: &Label, s: &Summary) -> String {
     format!(
-        "{:<8} {:>8} {:>6} {:>12.1} {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>10} {:>7}",
+        "{:<13} {:>8} {:>6} {:>12.1} {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>10} {:>7}",
         l.workload,
         l.clients,
         l.depth,
@@ -258,7 +258,7 @@ mod tests {
         let row = table_row(&l, &s);
         assert_eq!(row.len(), TABLE_HEADER.len(), "{row}");
         assert!(
-            row.starts_with("get             4      2          1.0"),
+            row.starts_with(&format!("{:<13}        4      2          1.0", "get")),
             "{row}"
         );
         assert_eq!(json_string("a\"b\\c\n"), "\"a\\\"b\\\\c\\u000a\"");

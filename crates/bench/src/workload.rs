@@ -15,6 +15,17 @@ pub enum Workload {
     Exists,
     /// 90% `getData`, 10% `setData` on the run's keys.
     Mixed,
+    /// `getChildren` of one znode with [`CHILDREN`] children.
+    Children,
+    /// Create an ephemeral sequential znode, then delete it: one operation of two requests.
+    EphemeralSeq,
+    /// One `multi` of `--batch` creates (default [`MULTI_BATCH`]) per request.
+    Multi,
+    /// Watch fan-out (see `fanout`): every session watches one znode, one write changes it,
+    /// and the time until the last session is notified is measured.
+    Watch,
+    /// Session churn (see `churn`): each worker opens a session and closes it, again and again.
+    Churn,
     /// Leader election handoffs (see `election`): not a stream of requests.
     Election,
 }
@@ -26,7 +37,28 @@ pub enum Request {
     Set,
     Get,
     Exists,
+    Children,
+    EphemeralSeq,
 }
+
+/// Children of the znode the `children` workload reads.
+pub const CHILDREN: usize = 100;
+/// Creates per transaction of the `multi` workload unless `--batch` says otherwise.
+pub const MULTI_BATCH: usize = 10;
+
+const ALL: [Workload; 11] = [
+    Workload::Create,
+    Workload::Set,
+    Workload::Get,
+    Workload::Exists,
+    Workload::Mixed,
+    Workload::Children,
+    Workload::EphemeralSeq,
+    Workload::Multi,
+    Workload::Watch,
+    Workload::Churn,
+    Workload::Election,
+];
 
 impl Workload {
     pub fn name(self) -> &'static str {
@@ -36,6 +68,11 @@ impl Workload {
             Workload::Get => "get",
             Workload::Exists => "exists",
             Workload::Mixed => "mixed",
+            Workload::Children => "children",
+            Workload::EphemeralSeq => "ephemeral-seq",
+            Workload::Multi => "multi",
+            Workload::Watch => "watch",
+            Workload::Churn => "churn",
             Workload::Election => "election",
         }
     }
@@ -43,18 +80,31 @@ impl Workload {
     /// The `n`-th request of a worker (`n` from 0).
     pub fn request(self, n: u64) -> Request {
         match self {
-            Workload::Create => Request::Create,
+            Workload::Create | Workload::Multi => Request::Create,
             Workload::Set => Request::Set,
-            Workload::Get | Workload::Election => Request::Get,
+            Workload::Get | Workload::Election | Workload::Watch | Workload::Churn => Request::Get,
+            Workload::Children => Request::Children,
+            Workload::EphemeralSeq => Request::EphemeralSeq,
             Workload::Exists => Request::Exists,
             Workload::Mixed if n % 10 == 9 => Request::Set,
             Workload::Mixed => Request::Get,
         }
     }
 
-    /// True if the run reads or writes pre-created keys (everything but `create`).
+    /// True if the run reads or writes pre-created keys.
     pub fn uses_keys(self) -> bool {
-        self != Workload::Create
+        matches!(
+            self,
+            Workload::Set | Workload::Get | Workload::Exists | Workload::Mixed
+        )
+    }
+
+    /// True if the workload creates znodes in per-session directories.
+    pub fn creates(self) -> bool {
+        matches!(
+            self,
+            Workload::Create | Workload::Multi | Workload::EphemeralSeq
+        )
     }
 }
 
@@ -62,18 +112,9 @@ impl FromStr for Workload {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Workload, String> {
-        [
-            Workload::Create,
-            Workload::Set,
-            Workload::Get,
-            Workload::Exists,
-            Workload::Mixed,
-            Workload::Election,
-        ]
-        .into_iter()
-        .find(|w| w.name() == s)
-        .ok_or_else(|| {
-            format!("unknown workload {s:?} (create, set, get, exists, mixed or election)")
+        ALL.into_iter().find(|w| w.name() == s).ok_or_else(|| {
+            let names: Vec<&str> = ALL.iter().map(|w| w.name()).collect();
+            format!("unknown workload {s:?} ({})", names.join(", "))
         })
     }
 }
@@ -94,6 +135,11 @@ impl Layout {
         format!("{}/s{session}", self.root)
     }
 
+    /// The znode whose [`CHILDREN`] children the `children` workload lists.
+    pub fn parent(&self) -> String {
+        format!("{}/p", self.root)
+    }
+
     /// The key of a worker's `n`-th request: the workers of a run take the keys round-robin,
     /// so that requests in flight together touch different znodes.
     pub fn key_index(&self, worker: usize, workers: usize, n: u64) -> usize {
@@ -107,7 +153,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for w in ["create", "set", "get", "exists", "mixed", "election"] {
+        for w in ALL.map(Workload::name) {
             assert_eq!(w.parse::<Workload>().unwrap().name(), w);
         }
         assert!("Get".parse::<Workload>().is_err());

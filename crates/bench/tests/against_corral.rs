@@ -59,5 +59,20 @@ async fn one_second_bench() {
     let s = run(&c).await.expect("batched create run");
     assert_eq!((s.ops, s.errors), (20, 0), "{s:?}");
 
+    // Every other workload counts exactly its ops, without errors.
+    for (workload, shape) in [
+        ("children", "--clients 2 --depth 4"),
+        ("ephemeral-seq", "--clients 2 --depth 4"),
+        ("multi", "--clients 2 --depth 2"),
+        ("watch", "--clients 20"),
+        ("churn", "--clients 3"),
+    ] {
+        let c = config(&format!(
+            "--servers {servers} --workload {workload} {shape} --ops 30 --warmup 0"
+        ));
+        let s = run(&c).await.expect(workload);
+        assert_eq!((s.ops, s.errors), (30, 0), "{workload}: {s:?}");
+    }
+
     let _ = std::fs::remove_dir_all(dir);
 }
