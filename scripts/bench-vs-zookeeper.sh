@@ -18,7 +18,9 @@ bench_workdir corral-bench-vs-zk
 say_machine
 echo "corral $(git rev-parse --short HEAD); data and logs in $work; load $(cut -d' ' -f1-3 /proc/loadavg)"
 [ -n "${BENCH:-}" ] || build_corral
-timeout -k 10 14400 python3 scripts/bench_compare.py --bench "$BENCH" --dir "$work" \
+# A copy, so that a build during the run does not change the binary under test midway.
+cp "$BENCH" "$work/corral"
+timeout -k 10 14400 python3 scripts/bench_compare.py --bench "$work/corral" --dir "$work" \
   --rounds "${ROUNDS:-3}" --duration "${DURATION:-10}" --warmup "${WARMUP:-2}" \
   --modes "${MODES:-standalone,ensemble}" --cases "${CASES:-}"
 say "done; JSON lines in $work/results.jsonl"

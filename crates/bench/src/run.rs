@@ -3,7 +3,7 @@
 //! the warm-up and the measured part, and add up what they saw.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use corral_client::{Acl, Client, CreateMode, Error, Op, Options};
@@ -134,6 +134,12 @@ async fn run_requests(config: &Config) -> Result<Summary, String> {
         layout,
         value,
     });
+    // One recorder per session, shared by its `depth` workers: a histogram is a few hundred
+    // KiB, and one per worker (1024 at 64 x 16) would cost the bench memory and cache misses
+    // on the cores it shares with the server.
+    let recorders: Vec<Arc<Mutex<Recorder>>> = (0..clients.len())
+        .map(|_| Arc::new(Mutex::new(Recorder::default())))
+        .collect();
     let mut tasks = tokio::task::JoinSet::new();
     for (session, client) in clients.iter().enumerate() {
         for slot in 0..config.depth {
@@ -142,6 +148,7 @@ async fn run_requests(config: &Config) -> Result<Summary, String> {
                 index: session * config.depth + slot,
                 session,
                 plan: plan.clone(),
+                rec: recorders[session].clone(),
             };
             tasks.spawn(worker.run());
         }
@@ -149,9 +156,11 @@ async fn run_requests(config: &Config) -> Result<Summary, String> {
     let mut total = Recorder::default();
     let mut last_reply = plan.window.measure_from;
     while let Some(done) = tasks.join_next().await {
-        let (rec, last) = done.map_err(|e| format!("a worker failed: {e}"))?;
-        total.merge(&rec);
+        let last = done.map_err(|e| format!("a worker failed: {e}"))?;
         last_reply = last_reply.max(last);
+    }
+    for rec in &recorders {
+        total.merge(&rec.lock().expect("no worker panicked holding it"));
     }
     for c in &clients {
         if let Err(e) = c.close().await {
@@ -251,16 +260,17 @@ struct Worker {
     index: usize,
     session: usize,
     plan: Arc<Plan>,
+    /// The session's recorder; locked only to count an op (never across an await).
+    rec: Arc<Mutex<Recorder>>,
 }
 
 impl Worker {
-    /// Sends requests until the deadline or the quota; returns what it saw and when its last
-    /// reply came.
-    async fn run(self) -> (Recorder, Instant) {
+    /// Sends requests until the deadline or the quota, counting them in the session's
+    /// recorder; returns when its last reply came.
+    async fn run(self) -> Instant {
         let plan = &*self.plan;
         let acl = Acl::open();
         let dir = plan.layout.session_dir(self.session);
-        let mut rec = Recorder::default();
         let mut last = Instant::now();
         for n in 0u64.. {
             let started = Instant::now();
@@ -306,11 +316,12 @@ impl Worker {
                 }
             };
             last = Instant::now();
+            let mut rec = self.rec.lock().expect("no worker panicked holding it");
             if count(&mut rec, result, measured, last - started) {
                 break;
             }
         }
-        (rec, last)
+        last
     }
 }
 
