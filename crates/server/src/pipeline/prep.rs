@@ -74,6 +74,10 @@ impl Core {
             self.auth(conn_id, packet);
             return;
         }
+        if let Request::Sasl(token) = req {
+            self.sasl(conn_id, xid, token);
+            return;
+        }
         if let (Request::Reconfig(r), true) = (&req, self.reconfig_allowed()) {
             self.reconfig(conn_id, session_id, xid, r, received);
             return;
