@@ -61,12 +61,12 @@ def assert_no_secret_logged(server):
         assert secret not in log, f"{secret!r} appears in the server log"
 
 
-def refused_login(hosts, user, password):
+def refused_login(hosts, user, password, session_timeout_s=10.0):
     """Starts a kazoo client whose SASL login must fail; returns its KeeperState when its
     session was lost (it moves on to CLOSED soon after)."""
     lost = threading.Event()
     zk = KazooClient(hosts=hosts, sasl_options=sasl_options(user, password),
-                     connection_retry={"max_tries": 1, "delay": 0.1})
+                     timeout=session_timeout_s, connection_retry={"max_tries": 1, "delay": 0.1})
     seen = []
 
     def listener(state):
@@ -160,6 +160,16 @@ def test_zkcli_jaas_login(kind, start_server, server_jaas, tmp_path):
     assert "Created /y" not in out and "x" not in out, out
     if kind == "corral":
         assert_no_secret_logged(s)
+
+
+@pytest.mark.parametrize("kind", ["corral", "zookeeper"])
+def test_sasl_client_against_a_server_without_sasl(kind, start_server):
+    """The server answers every token with a null one. kazoo keeps sending empty tokens until
+    its session expires (the exchange does not count as hearing from the client), then
+    reports AUTH_FAILED."""
+    s = start_server(kind)
+    state = refused_login(s.hosts, "bob", "bobsecret", session_timeout_s=4.0)
+    assert state == KeeperState.AUTH_FAILED
 
 
 def test_jvm_flags_name_the_jaas_file(server_jaas):
