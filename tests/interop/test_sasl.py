@@ -9,6 +9,7 @@ Apache ZooKeeper 3.8 by running the same test on both."""
 
 import os
 import shutil
+import struct
 import subprocess
 import threading
 
@@ -19,6 +20,7 @@ from kazoo.protocol.states import KeeperState
 from kazoo.security import make_acl, make_digest_acl
 
 import servers
+import zkwire
 
 ZKCLI = "/usr/share/zookeeper/bin/zkCli.sh"
 CONNECT_TIMEOUT_S = 15.0
@@ -197,3 +199,29 @@ def test_jaas_file_without_the_server_section_stops_the_start(tmp_path):
     with pytest.raises(RuntimeError) as err:
         servers.start_corral(sasl_cfg(jaas))
     assert "no JAAS configuration section named 'Server'" in str(err.value)
+
+
+OP_SASL = 102
+AUTH_FAILED = -115
+
+
+def sasl_body(token):
+    return struct.pack("!i", len(token)) + token
+
+
+@pytest.mark.parametrize("kind", ["corral", "zookeeper"])
+@pytest.mark.parametrize("bad", [b'username="bob', b"\x00\xff=,,=", b"a" * 5000,
+                                 b'username="bob",nonce="x",response=1,response=2'],
+                         ids=["unterminated", "binary", "long", "duplicate"])
+def test_malformed_tokens_get_auth_failed_and_a_close(kind, bad, start_server, server_jaas):
+    s = start_server(kind, sasl_cfg(server_jaas))
+    raw = zkwire.RawSession("127.0.0.1", s.port)
+    try:
+        zxid, err, body = raw.call(OP_SASL, sasl_body(b""))
+        assert (zxid, err) == (0, 0) and b'realm="zk-sasl-md5"' in body, body
+        assert raw.call(OP_SASL, sasl_body(bad)) == (0, AUTH_FAILED, b"\xff\xff\xff\xff")
+        assert zkwire.connection_ended(raw.sock, STATE_TIMEOUT_S)
+    finally:
+        raw.abandon()
+    # The server goes on serving.
+    zkwire.RawSession("127.0.0.1", s.port).close_session()
