@@ -108,6 +108,11 @@ public class GoldenRecords {
         emit("reply_header", new ReplyHeader(7, 0x100000009L, -101));
         emit("multi_header", new MultiHeader(ZooDefs.OpCode.setData, false, -1));
         emit("auth_packet", new AuthPacket(0, "digest", utf8("user:secret")));
+        // SASL (op 102): a DIGEST-MD5 client starts with an empty token; a server without SASL
+        // answers a null one.
+        emit("get_sasl_request_empty", new GetSASLRequest(new byte[0]));
+        emit("set_sasl_response", new SetSASLResponse(utf8("rspauth=0123")));
+        emit("set_sasl_response_null", new SetSASLResponse(null));
 
         // Watches re-registered after a reconnect.
         emit("set_watches", new SetWatches(0x100000003L, Arrays.asList("/d1", "/d2"),

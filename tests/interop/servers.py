@@ -35,7 +35,8 @@ START_TIMEOUT_S = 60
 # from zoo.cfg. `znode.container.checkIntervalMs` paces both container and TTL reaping.
 ZK_SYSTEM_PROPERTY_KEYS = ("znode.container.checkIntervalMs",
                            "znode.container.maxNeverUsedIntervalMs",
-                           "zookeeper.DigestAuthenticationProvider.superDigest")
+                           "zookeeper.DigestAuthenticationProvider.superDigest",
+                           "java.security.auth.login.config")
 
 
 def free_port():
@@ -137,13 +138,14 @@ def _write_cfg(workdir, port, extra):
     return path
 
 
-def start_corral(extra_cfg=None, log_level=None):
-    """`log_level` is the server's RUST_LOG (default: the test run's RUST_LOG, else info)."""
+def start_corral(extra_cfg=None, log_level=None, env=None):
+    """`log_level` is the server's RUST_LOG (default: the test run's RUST_LOG, else info);
+    `env` adds environment variables (e.g. SERVER_JVMFLAGS)."""
     workdir = tempfile.mkdtemp(prefix="corral-test-")
     port = free_port()
     cfg = _write_cfg(workdir, port, extra_cfg)
     log_path = os.path.join(workdir, "server.log")
-    env = dict(os.environ, RUST_LOG=log_level or os.environ.get("RUST_LOG", "info"))
+    env = dict(os.environ, RUST_LOG=log_level or os.environ.get("RUST_LOG", "info"), **(env or {}))
 
     def spawn():
         with open(log_path, "a") as log:

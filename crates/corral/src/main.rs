@@ -9,6 +9,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use corral_server::auth::sasl::settings::SaslSettings;
 use corral_server::{Config, Server};
 
 const USAGE: &str = "\
@@ -93,7 +94,7 @@ fn server(args: &[String]) -> ExitCode {
             }
         }
     }
-    let cfg = match &config {
+    let mut cfg = match &config {
         Some(path) => match Config::load(path) {
             Ok(c) => c,
             Err(e) => {
@@ -103,6 +104,9 @@ fn server(args: &[String]) -> ExitCode {
         },
         None => Config::default(),
     };
+    // As zkServer.sh: the JAAS file and SASL properties may come as JVM flags.
+    cfg.sasl
+        .fill_from_jvm_flags(&SaslSettings::jvm_flags_from_env());
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -1,8 +1,9 @@
 //! Access control as ZooKeeper's server decides it: digest ids, the ACL check
 //! (`ZooKeeperServer.checkACL`), and the normalisation of a requested ACL
-//! (`PrepRequestProcessor.fixupACL`). Only the providers a default ZooKeeper registers exist
-//! here: `world` (anyone only), `digest` and `ip`; `super` is an authenticated identity that
-//! bypasses checks, never an ACL scheme.
+//! (`PrepRequestProcessor.fixupACL`). The providers: `world` (anyone only), `digest` and
+//! `ip` (what a default ZooKeeper registers), and `sasl` (ZooKeeper's
+//! `SASLAuthenticationProvider`, registered there by `authProvider.N`, always here); `super`
+//! is an authenticated identity that bypasses checks, never an ACL scheme.
 //!
 //! Invariant kept: every ACL `fixup_acl` returns names a known scheme with a well-formed id, so
 //! a stored ACL never needs re-validation.
@@ -36,6 +37,11 @@ pub fn check_acl(acl: &[Acl], perm: i32, auth: &[Id]) -> bool {
             "ip" => auth
                 .iter()
                 .any(|h| h.scheme == "ip" && ip_matches(&h.id, &want.id)),
+            // SASLAuthenticationProvider.matches: a SASL user named `super` matches every
+            // sasl id (`letAnySaslUserDoX` is not supported).
+            "sasl" => auth
+                .iter()
+                .any(|h| h.scheme == "sasl" && (h.id == "super" || h.id == want.id)),
             _ => false, // no provider registered for the scheme: it matches nobody
         }
     })
@@ -60,10 +66,13 @@ pub fn fixup_acl(acl: &[Acl], auth: &[Id]) -> Result<Vec<Acl>, ErrorCode> {
         match a.id.scheme.as_str() {
             "world" if a.id.id == "anyone" => out.push(a.clone()),
             "auth" => {
-                // Only ids whose provider says `isAuthenticated()` qualify: of the default
-                // providers that is `digest`; `ip` does not, and `super` has no provider.
+                // Only ids whose provider says `isAuthenticated()` qualify: `digest` and
+                // `sasl`; `ip` does not, and `super` has no provider.
                 let before = out.len();
-                for id in auth.iter().filter(|id| id.scheme == "digest") {
+                for id in auth
+                    .iter()
+                    .filter(|id| id.scheme == "digest" || id.scheme == "sasl")
+                {
                     out.push(Acl {
                         perms: a.perms,
                         id: id.clone(),
@@ -75,6 +84,7 @@ pub fn fixup_acl(acl: &[Acl], auth: &[Id]) -> Result<Vec<Acl>, ErrorCode> {
             }
             "digest" if digest_id_is_valid(&a.id.id) => out.push(a.clone()),
             "ip" if ip_is_valid(&a.id.id) => out.push(a.clone()),
+            "sasl" if kerberos_name_is_valid(&a.id.id) => out.push(a.clone()),
             _ => return Err(ErrorCode::InvalidAcl),
         }
     }
@@ -89,6 +99,17 @@ fn digest_id_is_valid(id: &str) -> bool {
         parts.pop();
     }
     parts.len() == 2
+}
+
+/// `SASLAuthenticationProvider.isValid`: `new KerberosName(id)` does not throw, i.e. a name
+/// without `@`, or one matching `([^/@]*)(/([^/@]*))?@([^/@]*)` as a whole.
+fn kerberos_name_is_valid(id: &str) -> bool {
+    match id.split_once('@') {
+        None => true,
+        Some((principal, realm)) => {
+            !realm.contains(['@', '/']) && principal.matches('/').count() <= 1
+        }
+    }
 }
 
 /// `IPAuthenticationProvider.isValid`: an address, optionally `/bits` within its width.
@@ -292,8 +313,17 @@ mod tests {
             perms::READ,
             &[Id::new("digest", "10.1.2.3")]
         ));
-        let unknown = vec![acl(perms::ALL, "sasl", "bob")];
-        assert!(!check_acl(&unknown, perms::READ, &[Id::new("sasl", "bob")]));
+        let bob = vec![acl(perms::ALL, "sasl", "bob")];
+        assert!(check_acl(&bob, perms::READ, &[Id::new("sasl", "bob")]));
+        assert!(!check_acl(&bob, perms::READ, &[Id::new("sasl", "eve")]));
+        assert!(check_acl(&bob, perms::READ, &[Id::new("sasl", "super")]));
+        assert!(!check_acl(&bob, perms::READ, &[Id::new("digest", "bob")]));
+        let unknown = vec![acl(perms::ALL, "x509", "CN=bob")];
+        assert!(!check_acl(
+            &unknown,
+            perms::READ,
+            &[Id::new("x509", "CN=bob")]
+        ));
     }
 
     #[test]
@@ -344,7 +374,7 @@ mod tests {
             acl(1, "world", "anyone"),
         ];
         assert_eq!(fixup_acl(&dup, &[]).unwrap(), dup[..2].to_vec());
-        // auth expands to digest ids only; ip and super are not "authenticated" providers.
+        // auth expands to digest and sasl ids only; ip and super are not "authenticated".
         let auth = vec![acl(31, "auth", "")];
         assert_eq!(
             fixup_acl(&auth, &[ip.clone(), sup.clone()]),
@@ -357,10 +387,23 @@ mod tests {
                 id: alice.clone()
             }]
         );
+        let bob = Id::new("sasl", "bob");
+        assert_eq!(
+            fixup_acl(&auth, &[bob.clone(), alice.clone()]).unwrap(),
+            vec![
+                Acl { perms: 31, id: bob },
+                Acl {
+                    perms: 31,
+                    id: alice.clone()
+                }
+            ]
+        );
         for bad in [
             acl(31, "world", "everyone"),
             acl(31, "super", ""),
-            acl(31, "sasl", "bob"),
+            acl(31, "sasl", "a@b@c"),
+            acl(31, "sasl", "a/b/c@R"),
+            acl(31, "sasl", "a/b@R/x"),
             acl(31, "digest", "alice"),
             acl(31, "digest", "alice:"),
             acl(31, "digest", "a:b:c"),
@@ -382,6 +425,9 @@ mod tests {
             acl(31, "ip", "10.0.0.0/8"),
             acl(31, "ip", "fe80::/10"),
             acl(31, "ip", "1.2.3.4"),
+            acl(31, "sasl", "bob"),
+            acl(31, "sasl", "zookeeper/host.example.com@EXAMPLE.COM"),
+            acl(31, "sasl", "a/b/c"),
         ] {
             assert_eq!(
                 fixup_acl(std::slice::from_ref(&good), &[]),

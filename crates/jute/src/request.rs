@@ -129,6 +129,7 @@ pub enum Request {
     Sync(PathRequest),
     Ping,
     Auth(AuthPacket),
+    Sasl(GetSaslRequest),
     SetWatches(SetWatches2),
     AddWatch(AddWatchRequest),
     CheckWatches(CheckWatchesRequest),
@@ -167,6 +168,7 @@ impl Request {
             OpCode::Sync => Request::Sync(PathRequest::decode(r)?),
             OpCode::Ping => Request::Ping,
             OpCode::Auth => Request::Auth(AuthPacket::decode(r)?),
+            OpCode::Sasl => Request::Sasl(GetSaslRequest::decode(r)?),
             OpCode::SetWatches => {
                 let w = SetWatches::decode(r)?;
                 Request::SetWatches(SetWatches2 {
@@ -186,7 +188,6 @@ impl Request {
             OpCode::CloseSession => Request::CloseSession,
             OpCode::Notification
             | OpCode::DeleteContainer
-            | OpCode::Sasl
             | OpCode::CreateSession
             | OpCode::Error => return Ok(None),
         }))
@@ -213,6 +214,7 @@ impl Request {
             Request::Sync(_) => OpCode::Sync,
             Request::Ping => OpCode::Ping,
             Request::Auth(_) => OpCode::Auth,
+            Request::Sasl(_) => OpCode::Sasl,
             Request::SetWatches(_) => OpCode::SetWatches2,
             Request::AddWatch(_) => OpCode::AddWatch,
             Request::CheckWatches(_) => OpCode::CheckWatches,

@@ -239,6 +239,14 @@ fn every_record_matches_zookeeper() {
             auth: b"user:secret".to_vec(),
         },
     );
+    g.check("get_sasl_request_empty", GetSaslRequest { token: vec![] });
+    g.check(
+        "set_sasl_response",
+        SetSaslResponse {
+            token: Some(b"rspauth=0123".to_vec()),
+        },
+    );
+    g.check("set_sasl_response_null", SetSaslResponse { token: None });
 
     // Watches re-registered after a reconnect.
     g.check(
@@ -629,6 +637,7 @@ fn request_bodies_decode_by_op_code() {
         ("multi_read_request", OpCode::MultiRead),
         ("sync_request", OpCode::Sync),
         ("auth_packet", OpCode::Auth),
+        ("get_sasl_request_empty", OpCode::Sasl),
         ("set_watches", OpCode::SetWatches),
         ("set_watches2", OpCode::SetWatches2),
         ("add_watch_request", OpCode::AddWatch),

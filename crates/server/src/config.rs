@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+use crate::auth::sasl::settings::SaslSettings;
 use crate::ensemble::members::{read_myid, Ensemble, Member};
 
 use corral_jute::frame::DEFAULT_MAX_BUFFER_BYTES;
@@ -100,6 +101,9 @@ pub struct Config {
     pub metrics_enabled: bool,
     pub metrics_address: IpAddr,
     pub metrics_port: u16,
+    /// SASL's keys (`superUser`, `sasl.serverconfig`, corral's `jaasLoginConfig`, …); the
+    /// binary fills the rest from `SERVER_JVMFLAGS`/`JVMFLAGS` (see `auth::sasl::settings`).
+    pub sasl: SaslSettings,
 }
 
 /// The class ZooKeeper loads for Prometheus metrics; corral serves them itself.
@@ -137,6 +141,7 @@ impl Default for Config {
             metrics_enabled: false,
             metrics_address: IpAddr::from([0, 0, 0, 0]),
             metrics_port: 7000,
+            sasl: SaslSettings::default(),
         }
     }
 }
@@ -278,6 +283,7 @@ impl Config {
                         return Err(bad(format!("server.{id} is given twice")));
                     }
                 }
+                _ if cfg.sasl.set_from_cfg(name, value).map_err(bad)? => {}
                 _ => tracing::info!("{file}:{}: ignoring unknown key {key}", idx + 1),
             }
         }

@@ -14,10 +14,12 @@
 //!   date formats, which those outputs use.
 //! - [`admin`]: the admin HTTP server (ZooKeeper's AdminServer commands in JSON, `/health`,
 //!   `/ready`), the web dashboard and its JSON API, and Prometheus `/metrics`.
+//! - [`auth`]: SASL (DIGEST-MD5 with a JAAS user list) for the `sasl` request.
 //! - [`ensemble`]: zoo.cfg's `server.N` lines, the peer port's handler, this member's role
 //!   and whether it serves, session touches for the leader.
 
 pub mod admin;
+pub mod auth;
 pub mod config;
 pub mod connection;
 pub mod disk;

@@ -28,6 +28,7 @@ use std::sync::atomic::AtomicU64;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::auth::sasl::SaslServer;
 use crate::config::Config;
 use crate::disk::DiskGuard;
 use crate::ensemble::handler::PeerHandler;
@@ -53,6 +54,8 @@ const READY_TIMEOUT: Duration = Duration::from_secs(600);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    #[error("SASL: {0}")]
+    Sasl(String),
     #[error("cannot create {path}: {source}")]
     Dir {
         path: PathBuf,
@@ -90,6 +93,12 @@ pub struct Started {
 
 pub async fn start(cfg: Arc<Config>) -> Result<Started, StartError> {
     let ensemble = cfg.ensemble().map_err(StartError::Ensemble)?;
+    let sasl = SaslServer::load(&cfg.sasl)
+        .map_err(StartError::Sasl)?
+        .map(Arc::new);
+    if let Some(s) = &sasl {
+        tracing::info!("SASL (DIGEST-MD5) enabled with {} users", s.user_count());
+    }
     let snapshot_dir = cfg.data_dir.join(SNAPSHOT_SUBDIR);
     let log_dir = cfg.data_log_dir.join(LOG_SUBDIR);
     for dir in [&snapshot_dir, &log_dir] {
@@ -128,7 +137,7 @@ pub async fn start(cfg: Arc<Config>) -> Result<Started, StartError> {
         touches: touch_tx.clone(),
         reconfigs: reconfig_tx.clone(),
     });
-    let core = Core::new(
+    let mut core = Core::new(
         cfg.clone(),
         tree,
         proposer,
@@ -136,6 +145,7 @@ pub async fn start(cfg: Arc<Config>) -> Result<Started, StartError> {
         ensemble_state,
         metrics.clone(),
     );
+    core.set_sasl(sasl);
     let (inbox, inbox_rx) = mpsc::channel(limits::CORE_QUEUE_LEN);
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     tokio::spawn(core.run(inbox_rx, events_rx));

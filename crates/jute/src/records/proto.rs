@@ -86,6 +86,22 @@ record! {
 }
 
 record! {
+    /// `GetSASLRequest` (op `sasl`): the client's next SASL token. A DIGEST-MD5 client's
+    /// first one is empty: the server speaks first.
+    pub struct GetSaslRequest {
+        pub token: Vec<u8>,
+    }
+}
+
+record! {
+    /// `SetSASLResponse`: the server's next challenge; null where ZooKeeper's `SaslServer`
+    /// returns null (no SASL configured, or a failure answered with `AuthFailed`).
+    pub struct SetSaslResponse {
+        pub token: Option<Vec<u8>>,
+    }
+}
+
+record! {
     pub struct SetWatches {
         pub relative_zxid: i64,
         pub data_watches: Vec<String>,

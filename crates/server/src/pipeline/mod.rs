@@ -18,6 +18,7 @@ mod read;
 pub mod reconfig;
 pub mod reply;
 mod role;
+mod sasl;
 pub mod submit;
 
 use std::collections::HashSet;
@@ -28,6 +29,7 @@ use corral_datatree::DataTree;
 use corral_jute::{ConnectRequest, Request};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::auth::sasl::SaslServer;
 use crate::config::Config;
 use crate::disk::DiskGuard;
 use crate::ensemble::role::RoleInfo;
@@ -116,6 +118,8 @@ pub struct Core {
     /// The connection a four-letter word is being answered on, while it is: ZooKeeper counts
     /// it among its connections (`Connections:`, `cons`, `dump`, `zk_num_alive_connections`).
     pub(crate) asking: Option<std::net::SocketAddr>,
+    /// The users SASL logins are checked against; `None` without a JAAS file.
+    sasl: Option<Arc<SaslServer>>,
 }
 
 impl Core {
@@ -149,11 +153,17 @@ impl Core {
             removals_in_flight: HashSet::new(),
             ensemble,
             asking: None,
+            sasl: None,
         };
         for session_id in core.tree.session_ids() {
             core.adopt_session(session_id);
         }
         core
+    }
+
+    /// Turns SASL logins on, with `server`'s users.
+    pub fn set_sasl(&mut self, server: Option<Arc<SaslServer>>) {
+        self.sasl = server;
     }
 
     /// Runs until every sender of `inbox` is gone.

@@ -1,6 +1,7 @@
 //! Prep: a decoded request becomes a Txn to propose, a read to run in FIFO order, or (for
-//! `auth`) an immediate answer. Prep checks only what does not depend on the tree: that the
-//! session is live. Everything else is decided by `apply`, identically on every replica.
+//! `auth`, `sasl`) an immediate answer. Prep checks only what does not depend on the tree:
+//! that the session is live. Everything else is decided by `apply`, identically on every
+//! replica.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -33,6 +34,13 @@ impl Core {
             // The session moved to another connection or ended; this one is being closed.
             return;
         };
+        if let Request::Sasl(token) = req {
+            // ZooKeeper's processSasl: answered at once, whatever the session's state (closing,
+            // held), without touching it, so a client that keeps sending `sasl` (kazoo, to a
+            // server without SASL) still expires and sees its connection dropped.
+            self.sasl(conn_id, xid, token);
+            return;
+        }
         self.heard_from(session_id, received);
         self.run_request(conn_id, session_id, xid, req, received);
     }

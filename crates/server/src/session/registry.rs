@@ -28,6 +28,8 @@ pub struct Conn {
     pub sent: u64,
     pub connected_at: Instant,
     pub stats: ConnStats,
+    /// The SASL exchange under way or done, from the connection's first `sasl` request.
+    pub sasl: Option<crate::auth::sasl::Exchange>,
 }
 
 impl Conn {
@@ -41,6 +43,7 @@ impl Conn {
             sent: 0,
             connected_at: Instant::now(),
             stats: ConnStats::new(crate::pipeline::wall_clock_ms()),
+            sasl: None,
         }
     }
 
