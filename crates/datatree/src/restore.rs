@@ -17,7 +17,6 @@ use std::sync::Arc;
 use crate::ephemeral::NodeKind;
 use crate::node::Node;
 use crate::path::split_raw;
-use crate::sessions::Sessions;
 use crate::tree::{key, node_size, DataTree, ROOT};
 
 /// Collects nodes in path order, then builds the tree in `finish`.
@@ -59,13 +58,7 @@ impl Restorer {
     /// Adds the node at `path`, which must sort after every path pushed so far. Refuses, with
     /// the reason, what `apply` could never have produced.
     pub fn push(&mut self, path: String, node: Node) -> Result<(), String> {
-        crate::path::validate_path(&path).map_err(|_| format!("invalid path {path:?}"))?;
-        if path == ROOT {
-            return Err("a second root".to_string());
-        }
-        if !node.children().is_empty() {
-            return Err(format!("{path} arrives with children"));
-        }
+        check_restored(&path, &node)?;
         let (prev, _) = self.nodes.last().expect("the root is first");
         if path.as_str() <= &**prev {
             let what = if path.as_str() == &**prev {
@@ -134,17 +127,7 @@ impl Restorer {
                 .expect("nodes are not shared before the tree exists")
                 .children_mut() = children;
         }
-        let mut t = DataTree {
-            nodes: imbl::OrdMap::new(),
-            sessions: Sessions::default(),
-            containers: BTreeSet::new(),
-            ttls: BTreeSet::new(),
-            last_zxid,
-            extended_types_enabled,
-            data_size: 0,
-            digest: 0,
-            undo: None,
-        };
+        let mut t = DataTree::empty(last_zxid, extended_types_enabled);
         for (path, node) in &nodes {
             t.data_size += node_size(path, node);
             t.digest = t.digest.wrapping_add(node.digest(path));
@@ -153,6 +136,19 @@ impl Restorer {
         t.nodes = nodes.into_iter().collect();
         t
     }
+}
+
+/// What any restored node must satisfy on its own: a valid path that is not the root's, and
+/// no children listed (they are rebuilt from the nodes that follow).
+pub(crate) fn check_restored(path: &str, node: &Node) -> Result<(), String> {
+    crate::path::validate_path(path).map_err(|_| format!("invalid path {path:?}"))?;
+    if path == ROOT {
+        return Err("a second root".to_string());
+    }
+    if !node.children().is_empty() {
+        return Err(format!("{path} arrives with children"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

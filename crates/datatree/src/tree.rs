@@ -75,17 +75,7 @@ impl DataTree {
     }
 
     pub fn with_options(extended_types_enabled: bool) -> DataTree {
-        let mut t = DataTree {
-            nodes: imbl::OrdMap::new(),
-            sessions: Sessions::default(),
-            containers: BTreeSet::new(),
-            ttls: BTreeSet::new(),
-            last_zxid: 0,
-            extended_types_enabled,
-            data_size: 0,
-            digest: 0,
-            undo: None,
-        };
+        let mut t = DataTree::empty(0, extended_types_enabled);
         let system = |acl| {
             Node::new(
                 Some(Vec::new()),
@@ -103,6 +93,21 @@ impl DataTree {
         t.data_size += 1; // the root's own path
         t.digest = t.digest.wrapping_add(t.nodes[ROOT].digest(ROOT));
         t
+    }
+
+    /// No nodes at all (not even the root), no sessions: the start of every constructor.
+    pub(crate) fn empty(last_zxid: i64, extended_types_enabled: bool) -> DataTree {
+        DataTree {
+            nodes: imbl::OrdMap::new(),
+            sessions: Sessions::default(),
+            containers: BTreeSet::new(),
+            ttls: BTreeSet::new(),
+            last_zxid,
+            extended_types_enabled,
+            data_size: 0,
+            digest: 0,
+            undo: None,
+        }
     }
 
     pub fn extended_types_enabled(&self) -> bool {
@@ -193,17 +198,9 @@ impl DataTree {
             root.children().is_empty(),
             "restore_root takes a childless root"
         );
-        let mut t = DataTree {
-            nodes: imbl::OrdMap::new(),
-            sessions: Sessions::default(),
-            containers: BTreeSet::new(),
-            ttls: BTreeSet::new(),
-            last_zxid,
-            extended_types_enabled,
-            data_size: node_size(ROOT, &root),
-            digest: root.digest(ROOT),
-            undo: None,
-        };
+        let mut t = DataTree::empty(last_zxid, extended_types_enabled);
+        t.data_size = node_size(ROOT, &root);
+        t.digest = root.digest(ROOT);
         t.index(ROOT, &root, true);
         t.nodes.insert(ROOT.into(), Arc::new(root));
         t
@@ -213,13 +210,7 @@ impl DataTree {
     /// they are restored). Refuses, with the reason, what `apply` could never have produced:
     /// an invalid path, a missing or ephemeral parent, a duplicate, children listed in `node`.
     pub fn restore_node(&mut self, path: String, node: Node) -> Result<(), String> {
-        crate::path::validate_path(&path).map_err(|_| format!("invalid path {path:?}"))?;
-        if path == ROOT {
-            return Err("a second root".to_string());
-        }
-        if !node.children().is_empty() {
-            return Err(format!("{path} arrives with children"));
-        }
+        crate::restore::check_restored(&path, &node)?;
         if self.nodes.contains_key(path.as_str()) {
             return Err(format!("{path} appears twice"));
         }
