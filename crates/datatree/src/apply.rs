@@ -257,7 +257,7 @@ impl DataTree {
         self.insert_node(path.clone(), node);
         cx.fire(&path, EventKind::NodeCreated);
         cx.fire(display_parent(raw_parent), EventKind::NodeChildrenChanged);
-        let stat = self.nodes[&path].stat();
+        let stat = self.nodes[path.as_str()].stat();
         Ok(OpResult::Created { path, stat })
     }
 

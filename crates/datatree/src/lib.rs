@@ -11,6 +11,7 @@
 //!   that makes a multi all or nothing).
 //! - `apply`: `DataTree::apply`, every check in ZooKeeper's order, then the change.
 //! - `reads`: the reads, with ZooKeeper's error codes and ACL checks.
+//! - [`restore`]: `Restorer`, the bulk rebuild of a tree from nodes in path order.
 //! - `digest`: the hash behind `DataTree::digest`.
 //! - [`snapshot`]: the versioned snapshot file format, its directory and recovery.
 //!
@@ -27,6 +28,7 @@ pub mod ephemeral;
 pub mod node;
 pub mod path;
 mod reads;
+pub mod restore;
 pub mod sessions;
 pub mod snapshot;
 mod tree;

@@ -5,8 +5,14 @@
 //! client-visible cversion is derived as `2 * cversion - num_children`, which also counts
 //! deletions. `data_hash` always hashes `data`, so the node's digest never rehashes data on a
 //! stat-only change.
+//!
+//! Layout (a million znodes must fit in a few hundred MiB): data is a boxed slice (no spare
+//! capacity), and the ACL list is shared (`Arc<[Acl]>`): the tree hands a child its parent's
+//! list when they are equal, and the snapshot reader reuses the previous node's, so the usual
+//! handful of distinct lists is held once, as ZooKeeper's `ReferenceCountedACLCache` does.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use corral_jute::{Acl, Stat};
 
@@ -48,8 +54,8 @@ impl StatPersisted {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Node {
-    data: Option<Vec<u8>>,
-    acl: Vec<Acl>,
+    data: Option<Box<[u8]>>,
+    acl: Arc<[Acl]>,
     stat: StatPersisted,
     kind: NodeKind,
     children: BTreeSet<String>,
@@ -58,9 +64,19 @@ pub struct Node {
 
 impl Node {
     pub fn new(data: Option<Vec<u8>>, acl: Vec<Acl>, stat: StatPersisted, kind: NodeKind) -> Node {
+        Node::with_shared_acl(data, acl.into(), stat, kind)
+    }
+
+    /// A node whose ACL list is shared with others (see the module header).
+    pub fn with_shared_acl(
+        data: Option<Vec<u8>>,
+        acl: Arc<[Acl]>,
+        stat: StatPersisted,
+        kind: NodeKind,
+    ) -> Node {
         let data_hash = hash_data(data.as_deref());
         Node {
-            data,
+            data: data.map(Vec::into_boxed_slice),
             acl,
             stat,
             kind,
@@ -74,6 +90,11 @@ impl Node {
     }
 
     pub fn acl(&self) -> &[Acl] {
+        &self.acl
+    }
+
+    /// The ACL list as shared, so an equal list elsewhere can point at the same one.
+    pub fn shared_acl(&self) -> &Arc<[Acl]> {
         &self.acl
     }
 
@@ -92,7 +113,7 @@ impl Node {
     }
 
     pub fn data_len(&self) -> usize {
-        self.data.as_ref().map_or(0, Vec::len)
+        self.data.as_ref().map_or(0, |d| d.len())
     }
 
     /// The `Stat` clients see (`DataNode.copyStat`).
@@ -122,12 +143,12 @@ impl Node {
     }
 
     /// Replaces the data, returning the old value.
-    pub(crate) fn replace_data(&mut self, data: Option<Vec<u8>>) -> Option<Vec<u8>> {
+    pub(crate) fn replace_data(&mut self, data: Option<Box<[u8]>>) -> Option<Box<[u8]>> {
         self.data_hash = hash_data(data.as_deref());
         std::mem::replace(&mut self.data, data)
     }
 
-    pub(crate) fn replace_acl(&mut self, acl: Vec<Acl>) -> Vec<Acl> {
+    pub(crate) fn replace_acl(&mut self, acl: Arc<[Acl]>) -> Arc<[Acl]> {
         std::mem::replace(&mut self.acl, acl)
     }
 
@@ -142,7 +163,7 @@ impl Node {
             .bytes(path.as_bytes())
             .word(self.data_hash);
         h = h.word(self.acl.len() as u64);
-        for a in &self.acl {
+        for a in self.acl.iter() {
             h = h
                 .word(a.perms as u32 as u64)
                 .bytes(a.id.scheme.as_bytes())

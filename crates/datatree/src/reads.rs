@@ -76,7 +76,7 @@ impl DataTree {
             .collect();
         while let Some(p) = stack.pop() {
             count += 1;
-            if let Some(n) = self.nodes.get(&p) {
+            if let Some(n) = self.nodes.get(p.as_str()) {
                 stack.extend(n.children().iter().map(|c| format!("{p}/{c}")));
             }
         }

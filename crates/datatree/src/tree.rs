@@ -11,6 +11,7 @@
 //! - `last_zxid` only grows.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use corral_jute::Acl;
 
@@ -23,19 +24,24 @@ use crate::sessions::{Session, Sessions};
 #[derive(Debug, Clone)]
 pub(crate) enum Undo {
     Inserted(String),
-    Removed(String, Node),
+    Removed(String, Arc<Node>),
     Stat(String, StatPersisted),
-    Data(String, Option<Vec<u8>>, StatPersisted),
-    Acl(String, Vec<Acl>, StatPersisted),
+    Data(String, Option<Box<[u8]>>, StatPersisted),
+    Acl(String, Arc<[Acl]>, StatPersisted),
 }
 
 /// The replicated state: znodes and sessions. Deterministic: the same `apply` sequence yields
 /// the same tree, results and triggers on every replica. A clone is cheap (see `nodes`).
 #[derive(Debug, Clone)]
 pub struct DataTree {
-    /// A persistent map: cloning the tree for a snapshot shares every node until one of the
-    /// two copies changes it, so the snapshot is encoded off the core without a pause.
-    pub(crate) nodes: imbl::HashMap<String, Node>,
+    /// A persistent B-tree by path: cloning the tree for a snapshot shares every node until
+    /// one of the two copies changes it, so the snapshot is encoded off the core without a
+    /// pause. Ordered by path, so a snapshot is written without sorting. Nodes sit behind an
+    /// `Arc` because the map's chunks reserve room for every slot they may hold: a small entry
+    /// keeps that slack small (a hash trie of whole nodes held twice the memory per znode); a
+    /// change copies the one node (`Arc::make_mut`) only while a snapshot
+    /// still shares it.
+    pub(crate) nodes: imbl::OrdMap<Box<str>, Arc<Node>>,
     pub(crate) sessions: Sessions,
     pub(crate) containers: BTreeSet<String>,
     pub(crate) ttls: BTreeSet<String>,
@@ -69,17 +75,7 @@ impl DataTree {
     }
 
     pub fn with_options(extended_types_enabled: bool) -> DataTree {
-        let mut t = DataTree {
-            nodes: imbl::HashMap::new(),
-            sessions: Sessions::default(),
-            containers: BTreeSet::new(),
-            ttls: BTreeSet::new(),
-            last_zxid: 0,
-            extended_types_enabled,
-            data_size: 0,
-            digest: 0,
-            undo: None,
-        };
+        let mut t = DataTree::empty(0, extended_types_enabled);
         let system = |acl| {
             Node::new(
                 Some(Vec::new()),
@@ -88,7 +84,7 @@ impl DataTree {
                 NodeKind::Persistent,
             )
         };
-        t.nodes.insert(ROOT.to_string(), system(Acl::open()));
+        t.nodes.insert(ROOT.into(), Arc::new(system(Acl::open())));
         t.insert_node("/zookeeper".to_string(), system(Acl::open()));
         t.insert_node("/zookeeper/quota".to_string(), system(Acl::open()));
         let mut config = system(Acl::read_only());
@@ -97,6 +93,21 @@ impl DataTree {
         t.data_size += 1; // the root's own path
         t.digest = t.digest.wrapping_add(t.nodes[ROOT].digest(ROOT));
         t
+    }
+
+    /// No nodes at all (not even the root), no sessions: the start of every constructor.
+    pub(crate) fn empty(last_zxid: i64, extended_types_enabled: bool) -> DataTree {
+        DataTree {
+            nodes: imbl::OrdMap::new(),
+            sessions: Sessions::default(),
+            containers: BTreeSet::new(),
+            ttls: BTreeSet::new(),
+            last_zxid,
+            extended_types_enabled,
+            data_size: 0,
+            digest: 0,
+            undo: None,
+        }
     }
 
     pub fn extended_types_enabled(&self) -> bool {
@@ -114,12 +125,13 @@ impl DataTree {
 
     /// The node at `path`; `""` is the root, as in ZooKeeper's node map.
     pub fn node(&self, path: &str) -> Option<&Node> {
-        self.nodes.get(key(path))
+        self.nodes.get(key(path)).map(|n| &**n)
     }
 
-    /// Every node with its path, in no particular order (for snapshots and checks).
+    /// Every node with its path, in ascending byte order of path (so a parent comes before
+    /// its children): snapshots are written in this order.
     pub fn nodes(&self) -> impl Iterator<Item = (&str, &Node)> {
-        self.nodes.iter().map(|(p, n)| (p.as_str(), n))
+        self.nodes.iter().map(|(p, n)| (&**p, &**n))
     }
 
     /// The tree digest: equal on replicas that applied the same transactions. Maintained
@@ -134,7 +146,7 @@ impl DataTree {
         let mut digest = 0u64;
         let mut size = 0u64;
         let mut ephemerals = 0usize;
-        for (path, node) in &self.nodes {
+        for (path, node) in self.nodes() {
             digest = digest.wrapping_add(node.digest(path));
             size += node_size(path, node);
             if path != ROOT {
@@ -154,7 +166,10 @@ impl DataTree {
                 } else {
                     format!("{path}/{c}")
                 };
-                assert!(self.nodes.contains_key(&child), "{child} listed but absent");
+                assert!(
+                    self.nodes.contains_key(child.as_str()),
+                    "{child} listed but absent"
+                );
             }
             let owner = node.persisted().ephemeral_owner;
             match node.kind() {
@@ -183,19 +198,11 @@ impl DataTree {
             root.children().is_empty(),
             "restore_root takes a childless root"
         );
-        let mut t = DataTree {
-            nodes: imbl::HashMap::new(),
-            sessions: Sessions::default(),
-            containers: BTreeSet::new(),
-            ttls: BTreeSet::new(),
-            last_zxid,
-            extended_types_enabled,
-            data_size: node_size(ROOT, &root),
-            digest: root.digest(ROOT),
-            undo: None,
-        };
+        let mut t = DataTree::empty(last_zxid, extended_types_enabled);
+        t.data_size = node_size(ROOT, &root);
+        t.digest = root.digest(ROOT);
         t.index(ROOT, &root, true);
-        t.nodes.insert(ROOT.to_string(), root);
+        t.nodes.insert(ROOT.into(), Arc::new(root));
         t
     }
 
@@ -203,14 +210,8 @@ impl DataTree {
     /// they are restored). Refuses, with the reason, what `apply` could never have produced:
     /// an invalid path, a missing or ephemeral parent, a duplicate, children listed in `node`.
     pub fn restore_node(&mut self, path: String, node: Node) -> Result<(), String> {
-        crate::path::validate_path(&path).map_err(|_| format!("invalid path {path:?}"))?;
-        if path == ROOT {
-            return Err("a second root".to_string());
-        }
-        if !node.children().is_empty() {
-            return Err(format!("{path} arrives with children"));
-        }
-        if self.nodes.contains_key(&path) {
+        crate::restore::check_restored(&path, &node)?;
+        if self.nodes.contains_key(path.as_str()) {
             return Err(format!("{path} appears twice"));
         }
         let (parent, _) = split_raw(&path).expect("validated paths contain '/'");
@@ -239,15 +240,23 @@ impl DataTree {
     // ---- primitives: the only code that changes nodes ----
 
     /// Adds `node` at `path` under its existing parent.
-    pub(crate) fn insert_node(&mut self, path: String, node: Node) {
+    pub(crate) fn insert_node(&mut self, path: String, node: impl Into<Arc<Node>>) {
+        let mut node = node.into();
         let (parent, name) = split_raw(&path).expect("insert_node needs an absolute path");
-        let parent = self
-            .nodes
-            .get_mut(key(parent))
-            .expect("insert_node needs the parent");
+        let parent = Arc::make_mut(
+            self.nodes
+                .get_mut(key(parent))
+                .expect("insert_node needs the parent"),
+        );
         let fresh = parent.children_mut().insert(name.to_string());
+        // Most nodes carry their parent's ACL: hold that list once (the node is still ours
+        // alone here unless it comes back from the undo log, where it already was shared).
+        if !Arc::ptr_eq(node.shared_acl(), parent.shared_acl()) && node.acl() == parent.acl() {
+            let shared = parent.shared_acl().clone();
+            Arc::make_mut(&mut node).replace_acl(shared);
+        }
         assert!(
-            fresh && !self.nodes.contains_key(&path),
+            fresh && !self.nodes.contains_key(path.as_str()),
             "insert_node over {path}"
         );
         self.index(&path, &node, true);
@@ -256,7 +265,7 @@ impl DataTree {
         if let Some(log) = &mut self.undo {
             log.push(Undo::Inserted(path.clone()));
         }
-        self.nodes.insert(path, node);
+        self.nodes.insert(path.into_boxed_str(), node);
     }
 
     /// Removes the childless node at `path`.
@@ -267,10 +276,11 @@ impl DataTree {
             "remove_node on {path} with children"
         );
         let (parent, name) = split_raw(path).expect("stored paths contain '/'");
-        let parent = self
-            .nodes
-            .get_mut(key(parent))
-            .expect("every node's parent exists");
+        let parent = Arc::make_mut(
+            self.nodes
+                .get_mut(key(parent))
+                .expect("every node's parent exists"),
+        );
         parent.children_mut().remove(name);
         self.index(path, &node, false);
         self.data_size -= node_size(path, &node);
@@ -281,10 +291,11 @@ impl DataTree {
     }
 
     pub(crate) fn update_stat(&mut self, path: &str, f: impl FnOnce(&mut StatPersisted)) {
-        let node = self
-            .nodes
-            .get_mut(path)
-            .expect("update_stat needs the node");
+        let node = Arc::make_mut(
+            self.nodes
+                .get_mut(path)
+                .expect("update_stat needs the node"),
+        );
         self.digest = self.digest.wrapping_sub(node.digest(path));
         if let Some(log) = &mut self.undo {
             log.push(Undo::Stat(path.to_string(), *node.persisted()));
@@ -296,19 +307,21 @@ impl DataTree {
     pub(crate) fn set_node_data(
         &mut self,
         path: &str,
-        data: Option<Vec<u8>>,
+        data: Option<impl Into<Box<[u8]>>>,
         f: impl FnOnce(&mut StatPersisted),
     ) {
-        let node = self
-            .nodes
-            .get_mut(path)
-            .expect("set_node_data needs the node");
+        let data = data.map(Into::into);
+        let node = Arc::make_mut(
+            self.nodes
+                .get_mut(path)
+                .expect("set_node_data needs the node"),
+        );
         self.digest = self.digest.wrapping_sub(node.digest(path));
         let old_stat = *node.persisted();
-        let new_len = data.as_ref().map_or(0, Vec::len) as u64;
+        let new_len = data.as_ref().map_or(0, |d| d.len()) as u64;
         let old = node.replace_data(data);
         f(node.stat_mut());
-        self.data_size = self.data_size - old.as_ref().map_or(0, Vec::len) as u64 + new_len;
+        self.data_size = self.data_size - old.as_ref().map_or(0, |d| d.len()) as u64 + new_len;
         self.digest = self.digest.wrapping_add(node.digest(path));
         if let Some(log) = &mut self.undo {
             log.push(Undo::Data(path.to_string(), old, old_stat));
@@ -318,16 +331,17 @@ impl DataTree {
     pub(crate) fn set_node_acl(
         &mut self,
         path: &str,
-        acl: Vec<Acl>,
+        acl: impl Into<Arc<[Acl]>>,
         f: impl FnOnce(&mut StatPersisted),
     ) {
-        let node = self
-            .nodes
-            .get_mut(path)
-            .expect("set_node_acl needs the node");
+        let node = Arc::make_mut(
+            self.nodes
+                .get_mut(path)
+                .expect("set_node_acl needs the node"),
+        );
         self.digest = self.digest.wrapping_sub(node.digest(path));
         let old_stat = *node.persisted();
-        let old = node.replace_acl(acl);
+        let old = node.replace_acl(acl.into());
         f(node.stat_mut());
         self.digest = self.digest.wrapping_add(node.digest(path));
         if let Some(log) = &mut self.undo {
@@ -349,7 +363,7 @@ impl DataTree {
         }
     }
 
-    fn index(&mut self, path: &str, node: &Node, add: bool) {
+    pub(crate) fn index(&mut self, path: &str, node: &Node, add: bool) {
         let owner = node.persisted().ephemeral_owner;
         match (node.kind(), add) {
             (NodeKind::Ephemeral, true) => self.sessions.add_ephemeral(owner, path),
@@ -373,7 +387,7 @@ pub(crate) fn key(path: &str) -> &str {
 }
 
 /// `DataTree.getNodeSize`: Java's `path.length()` (UTF-16 units) plus the data length.
-fn node_size(path: &str, node: &Node) -> u64 {
+pub(crate) fn node_size(path: &str, node: &Node) -> u64 {
     (path.encode_utf16().count() + node.data_len()) as u64
 }
 

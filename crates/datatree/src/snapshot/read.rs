@@ -7,11 +7,13 @@
 //! returned, and the rebuilt tree's digest must equal the stored one.
 
 use std::io::{self, Read};
+use std::sync::Arc;
 
 use corral_jute::{Acl, Id};
 
 use crate::ephemeral::{self, NodeKind, CONTAINER_OWNER};
 use crate::node::{Node, StatPersisted};
+use crate::restore::Restorer;
 use crate::sessions::Session;
 use crate::tree::DataTree;
 
@@ -52,6 +54,9 @@ pub struct SnapshotReader<R> {
     /// The previous node's path (order check), kept to avoid one allocation per node.
     prev_path: Option<String>,
     prev_session: Option<i64>,
+    /// The previous node's ACL list: consecutive nodes nearly always carry the same one, and
+    /// sharing it holds each distinct list once.
+    prev_acl: Option<Arc<[Acl]>>,
 }
 
 impl<R: Read> SnapshotReader<R> {
@@ -104,6 +109,7 @@ impl<R: Read> SnapshotReader<R> {
             sessions_left: session_count,
             prev_path: None,
             prev_session: None,
+            prev_acl: None,
         })
     }
 
@@ -195,7 +201,11 @@ impl<R: Read> SnapshotReader<R> {
                 format!("{path}: ephemeral owner {owner:#x} does not fit kind {kind:?}"),
             ));
         }
-        Ok(Some((path, Node::new(data, acl, stat, kind))))
+        let acl = match &self.prev_acl {
+            Some(prev) if **prev == *acl => prev.clone(),
+            _ => self.prev_acl.insert(acl.into()).clone(),
+        };
+        Ok(Some((path, Node::with_shared_acl(data, acl, stat, kind))))
     }
 
     /// The next session, or `None` after the last. Panics if nodes remain unread.
@@ -260,17 +270,23 @@ impl<R: Read> SnapshotReader<R> {
 pub fn read_snapshot<R: Read>(r: R, len: u64) -> Result<(SnapshotMeta, DataTree)> {
     let mut rd = SnapshotReader::open(r, len)?;
     let last_zxid = rd.header().meta.last_zxid;
+    let node_count = rd.header().node_count;
     let (_, root) = rd.next_node()?.expect("node_count >= 1 was checked");
     let extended = DataTree::new().extended_types_enabled();
-    let mut tree = DataTree::restore_root(root, last_zxid, extended);
+    let mut restorer = Restorer::new(root, last_zxid, extended);
+    // The count was checked against the file's length, so this reserves no more than the
+    // bytes on disk could hold.
+    restorer.reserve(node_count as usize - 1);
     loop {
         let at = rd.offset();
         let Some((path, node)) = rd.next_node()? else {
             break;
         };
-        tree.restore_node(path, node)
+        restorer
+            .push(path, node)
             .map_err(|what| SnapshotError::Corrupt { offset: at, what })?;
     }
+    let mut tree = restorer.finish();
     let sessions_at = rd.offset();
     while let Some((id, s)) = rd.next_session()? {
         tree.restore_session(id, s);

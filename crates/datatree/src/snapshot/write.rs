@@ -29,18 +29,21 @@ pub fn write_snapshot<W: Write>(tree: &DataTree, meta: &SnapshotMeta, w: W) -> i
         crc: 0,
         written: 0,
     };
-    // Byte order of path: a prefix sorts first, so every parent precedes its children.
-    let mut nodes: Vec<(&str, &Node)> = tree.nodes().collect();
-    nodes.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    // `nodes()` walks in byte order of path: a prefix sorts first, so every parent precedes
+    // its children, and no sorted copy of a million references is needed.
+    let node_count = tree.nodes.len();
     let sessions = tree.session_ids(); // ascending
 
     out.put(&MAGIC)?;
     out.put(&(FormatVersion::CURRENT as u32).to_le_bytes())?;
     out.put(&meta.last_zxid.to_le_bytes())?;
-    out.put(&(nodes.len() as u64).to_le_bytes())?;
+    out.put(&(node_count as u64).to_le_bytes())?;
     out.put(&(sessions.len() as u64).to_le_bytes())?;
     out.bytes(&meta.raft_meta)?;
-    for (path, node) in nodes {
+    let mut prev: Option<&str> = None;
+    for (path, node) in tree.nodes() {
+        debug_assert!(prev < Some(path), "nodes out of order at {path}");
+        prev = Some(path);
         write_node(&mut out, path, node)?;
     }
     for id in sessions {
