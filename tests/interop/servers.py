@@ -35,7 +35,8 @@ START_TIMEOUT_S = 60
 # from zoo.cfg. `znode.container.checkIntervalMs` paces both container and TTL reaping.
 ZK_SYSTEM_PROPERTY_KEYS = ("znode.container.checkIntervalMs",
                            "znode.container.maxNeverUsedIntervalMs",
-                           "zookeeper.DigestAuthenticationProvider.superDigest")
+                           "zookeeper.DigestAuthenticationProvider.superDigest",
+                           "zookeeper.enforceQuota")
 
 
 def free_port():

@@ -11,6 +11,8 @@
 //!   that makes a multi all or nothing).
 //! - `apply`: `DataTree::apply`, every check in ZooKeeper's order, then the change.
 //! - `reads`: the reads, with ZooKeeper's error codes and ACL checks.
+//! - [`quota`]: `/zookeeper/quota`'s limit and stats nodes, the usage the tree keeps in them,
+//!   and the `enforceQuota` check.
 //! - `digest`: the hash behind `DataTree::digest`.
 //! - [`snapshot`]: the versioned snapshot file format, its directory and recovery.
 //!
@@ -26,6 +28,7 @@ mod digest;
 pub mod ephemeral;
 pub mod node;
 pub mod path;
+pub mod quota;
 mod reads;
 pub mod sessions;
 pub mod snapshot;
@@ -37,6 +40,7 @@ pub use acl::{check_acl, digest_id, fixup_acl};
 pub use ephemeral::NodeKind;
 pub use node::{Node, StatPersisted};
 pub use path::validate_path;
+pub use quota::{QuotaExceeded, StatsTrack};
 pub use sessions::Session;
 pub use tree::DataTree;
 pub use txn::{Applied, EventKind, OpResult, Trigger, Txn, TxnOp};

@@ -68,6 +68,8 @@ pub struct Config {
     pub four_letter_whitelist: FourLetterWhitelist,
     pub jute_max_buffer_bytes: usize,
     pub extended_types_enabled: bool,
+    /// `zookeeper.enforceQuota`: hard quota limits refuse writes with `QuotaExceeded`.
+    pub enforce_quota: bool,
     pub container_check_interval_ms: u64,
     /// `user:base64(sha1(user:password))`: whoever authenticates as it is `super`.
     pub super_digest: Option<String>,
@@ -120,6 +122,7 @@ impl Default for Config {
             four_letter_whitelist: FourLetterWhitelist::Only(["srvr".to_string()].into()),
             jute_max_buffer_bytes: DEFAULT_MAX_BUFFER_BYTES,
             extended_types_enabled: false,
+            enforce_quota: false,
             container_check_interval_ms: 60_000,
             super_digest: None,
             snap_count: 100_000,
@@ -204,6 +207,7 @@ impl Config {
                 "extendedTypesEnabled" => {
                     cfg.extended_types_enabled = boolean(value).map_err(bad)?
                 }
+                "enforceQuota" => cfg.enforce_quota = boolean(value).map_err(bad)?,
                 "znode.container.checkIntervalMs" | "containerCheckIntervalMs" => {
                     cfg.container_check_interval_ms = number(value).map_err(bad)?
                 }

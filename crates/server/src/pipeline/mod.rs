@@ -14,6 +14,7 @@ mod commit;
 mod connect;
 mod prep;
 pub mod propose;
+mod quota_log;
 mod read;
 pub mod reconfig;
 pub mod reply;
@@ -116,6 +117,7 @@ pub struct Core {
     /// The connection a four-letter word is being answered on, while it is: ZooKeeper counts
     /// it among its connections (`Connections:`, `cons`, `dump`, `zk_num_alive_connections`).
     pub(crate) asking: Option<std::net::SocketAddr>,
+    quota_log: quota_log::QuotaLog,
 }
 
 impl Core {
@@ -130,6 +132,7 @@ impl Core {
         metrics: Arc<ServerMetrics>,
     ) -> Core {
         tree.set_extended_types_enabled(cfg.extended_types_enabled);
+        tree.set_enforce_quota(cfg.enforce_quota);
         let now_ms = wall_clock_ms();
         // ZooKeeper's scheme: the low 40 bits of the clock in the middle, the server id on
         // top (1 for a standalone server, so ids read 0x01…), so members never collide.
@@ -149,6 +152,7 @@ impl Core {
             removals_in_flight: HashSet::new(),
             ensemble,
             asking: None,
+            quota_log: quota_log::QuotaLog::default(),
         };
         for session_id in core.tree.session_ids() {
             core.adopt_session(session_id);
