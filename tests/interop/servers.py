@@ -36,7 +36,8 @@ START_TIMEOUT_S = 60
 ZK_SYSTEM_PROPERTY_KEYS = ("znode.container.checkIntervalMs",
                            "znode.container.maxNeverUsedIntervalMs",
                            "zookeeper.DigestAuthenticationProvider.superDigest",
-                           "zookeeper.enforceQuota")
+                           "zookeeper.enforceQuota", "zookeeper.maxCnxns",
+                           "zookeeper.globalOutstandingLimit")
 
 
 def free_port():

@@ -63,6 +63,11 @@ pub struct Config {
     pub client_port_address: IpAddr,
     /// Connections one client IP may hold; 0 means no limit.
     pub max_client_cnxns: u32,
+    /// Connections in total (`zookeeper.maxCnxns`); 0 means no limit.
+    pub max_cnxns: u32,
+    /// Requests in flight on the whole server before it stops reading from connections
+    /// (`zookeeper.globalOutstandingLimit`); 0 means no limit.
+    pub global_outstanding_limit: usize,
     pub min_session_timeout_ms: u32,
     pub max_session_timeout_ms: u32,
     pub four_letter_whitelist: FourLetterWhitelist,
@@ -117,6 +122,8 @@ impl Default for Config {
             client_port: 2181,
             client_port_address: IpAddr::from([0, 0, 0, 0]),
             max_client_cnxns: 60,
+            max_cnxns: 0,
+            global_outstanding_limit: 1000,
             min_session_timeout_ms: 0,
             max_session_timeout_ms: 0,
             four_letter_whitelist: FourLetterWhitelist::Only(["srvr".to_string()].into()),
@@ -200,6 +207,10 @@ impl Config {
                         .map_err(|_| bad(format!("'{value}' is not an IP address")))?
                 }
                 "maxClientCnxns" => cfg.max_client_cnxns = number(value).map_err(bad)?,
+                "maxCnxns" => cfg.max_cnxns = number(value).map_err(bad)?,
+                "globalOutstandingLimit" => {
+                    cfg.global_outstanding_limit = number(value).map_err(bad)?
+                }
                 "minSessionTimeout" => cfg.min_session_timeout_ms = number(value).map_err(bad)?,
                 "maxSessionTimeout" => cfg.max_session_timeout_ms = number(value).map_err(bad)?,
                 "4lw.commands.whitelist" => cfg.four_letter_whitelist = whitelist(value),

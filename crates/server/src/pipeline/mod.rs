@@ -259,7 +259,9 @@ impl Core {
                     c.outbox.peer,
                     c.outbox.queued_bytes()
                 );
-                c.outbox.close();
+                // Not `close`: that flushes first, and a client that does not read keeps the
+                // writer blocked; `abort` drops what is queued and ends the connection.
+                c.outbox.abort();
             }
             Err(SendError::Closed) => {}
         }
