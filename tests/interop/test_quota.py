@@ -125,3 +125,28 @@ def test_quota_matches_zookeeper(start_server, enforce):
     want = quota_messages(reference)
     assert bool(want) == enforce
     assert quota_messages(target) == want
+
+
+def test_refusals_are_counted_per_namespace(start_server):
+    """`quota_exceeded_error_per_namespace` in /metrics (corral's Prometheus endpoint)."""
+    import urllib.request
+    from kazoo.exceptions import QuotaExceededError
+    port = servers.free_port()
+    server = start_server("corral", dict(ENFORCE, **{
+        "metricsProvider.className":
+            "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider",
+        "metricsProvider.httpHost": "127.0.0.1", "metricsProvider.httpPort": str(port)}))
+    zk = connect(server)
+    try:
+        zk.create("/m")
+        set_quota(zk, "/m", limits(count_hard=2))
+        zk.create("/m/a")
+        for name in ("/m/b", "/m/c"):
+            with pytest.raises(QuotaExceededError):
+                zk.create(name)
+    finally:
+        zk.stop()
+        zk.close()
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+        page = r.read().decode()
+    assert 'quota_exceeded_error_per_namespace{key="m",} 2.0' in page.splitlines()
