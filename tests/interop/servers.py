@@ -36,7 +36,9 @@ START_TIMEOUT_S = 60
 ZK_SYSTEM_PROPERTY_KEYS = ("znode.container.checkIntervalMs",
                            "znode.container.maxNeverUsedIntervalMs",
                            "zookeeper.DigestAuthenticationProvider.superDigest",
-                           "java.security.auth.login.config")
+                           "java.security.auth.login.config",
+                           "zookeeper.enforceQuota", "zookeeper.maxCnxns",
+                           "zookeeper.globalOutstandingLimit")
 
 
 def free_port():

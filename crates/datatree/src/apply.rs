@@ -32,6 +32,7 @@ struct Ctx<'a> {
     session_id: i64,
     auth: &'a [Id],
     triggers: Vec<Trigger>,
+    quota_exceeded: Vec<crate::QuotaExceeded>,
 }
 
 impl Ctx<'_> {
@@ -61,6 +62,7 @@ impl DataTree {
             session_id: txn.session_id,
             auth: &txn.auth,
             triggers: Vec::new(),
+            quota_exceeded: Vec::new(),
         };
         let (result, multi_failure) = match &txn.op {
             TxnOp::Multi(ops) => self.multi(&mut cx, ops),
@@ -72,6 +74,7 @@ impl DataTree {
             result,
             multi_failure,
             triggers: cx.triggers,
+            quota_exceeded: cx.quota_exceeded,
         }
     }
 
@@ -226,6 +229,9 @@ impl DataTree {
         if parent.kind() == NodeKind::Ephemeral {
             return Err(ErrorCode::NoChildrenForEphemerals);
         }
+        let data_len = data.as_ref().map_or(0, Vec::len) as i64;
+        self.check_quota(&path, data_len, 1, &mut cx.quota_exceeded)
+            .map_err(|()| ErrorCode::QuotaExceeded)?;
         let (kind, owner) = if mode.container {
             (NodeKind::Container, CONTAINER_OWNER)
         } else if mode.ttl {
@@ -255,9 +261,12 @@ impl DataTree {
             kind,
         );
         self.insert_node(path.clone(), node);
+        // ZooKeeper's create answers with the stat taken before the quota bookkeeping (which
+        // rewrites a new stats node's own data).
+        let stat = self.nodes[path.as_str()].stat();
+        self.count_quota_create(&path, data_len);
         cx.fire(&path, EventKind::NodeCreated);
         cx.fire(display_parent(raw_parent), EventKind::NodeChildrenChanged);
-        let stat = self.nodes[path.as_str()].stat();
         Ok(OpResult::Created { path, stat })
     }
 
@@ -310,7 +319,11 @@ impl DataTree {
         if self.nodes[parent_key].persisted().pzxid < zxid {
             self.update_stat(parent_key, |s| s.pzxid = zxid);
         }
+        let data_len = self.nodes[path].data_len() as i64;
         self.remove_node(path);
+        if let Some(prefix) = self.max_prefix_with_quota(path) {
+            self.update_quota_stat(&prefix, -data_len, -1);
+        }
         cx.fire(path, EventKind::NodeDeleted);
         cx.fire(display_parent(raw_parent), EventKind::NodeChildrenChanged);
     }
@@ -328,6 +341,12 @@ impl DataTree {
         if !check_acl(node.acl(), perms::WRITE, cx.auth) {
             return Err(ErrorCode::NoAuth);
         }
+        let old_len = node.data_len() as i64;
+        let bytes_diff = data.as_ref().map_or(0, Vec::len) as i64 - old_len;
+        // ZooKeeper checks the quota after the ACL and before the version.
+        self.check_quota(path, bytes_diff, 0, &mut cx.quota_exceeded)
+            .map_err(|()| ErrorCode::QuotaExceeded)?;
+        let node = self.node(path).ok_or(ErrorCode::NoNode)?;
         let new_version = check_version(node.persisted().version, version)?;
         let (zxid, time_ms) = (cx.zxid, cx.time_ms);
         self.set_node_data(path, data.clone(), |s| {
@@ -335,10 +354,12 @@ impl DataTree {
             s.mtime = time_ms;
             s.mzxid = zxid;
         });
+        let stat = self.nodes[path].stat();
+        if let Some(prefix) = self.max_prefix_with_quota(path) {
+            self.update_quota_stat(&prefix, bytes_diff, 0);
+        }
         cx.fire(path, EventKind::NodeDataChanged);
-        Ok(OpResult::SetData {
-            stat: self.nodes[path].stat(),
-        })
+        Ok(OpResult::SetData { stat })
     }
 
     fn set_acl(&mut self, cx: &mut Ctx<'_>, path: &str, acl: &[Acl], version: i32) -> OpOutcome {
@@ -365,6 +386,20 @@ impl DataTree {
         }
         check_version(node.persisted().version, version)?;
         Ok(OpResult::Checked)
+    }
+}
+
+impl DataTree {
+    /// `createNode`'s quota bookkeeping: a new stats node is filled with its subtree's usage
+    /// (the limit node was indexed by `insert_node`), and the create counts toward the quota
+    /// that covers it.
+    fn count_quota_create(&mut self, path: &str, data_len: i64) {
+        if path.starts_with(crate::quota::QUOTA_ROOT) {
+            self.recount_quota(path);
+        }
+        if let Some(prefix) = self.max_prefix_with_quota(path) {
+            self.update_quota_stat(&prefix, data_len, 1);
+        }
     }
 }
 

@@ -12,6 +12,8 @@
 //! - `apply`: `DataTree::apply`, every check in ZooKeeper's order, then the change.
 //! - `reads`: the reads, with ZooKeeper's error codes and ACL checks.
 //! - [`restore`]: `Restorer`, the bulk rebuild of a tree from nodes in path order.
+//! - [`quota`]: `/zookeeper/quota`'s limit and stats nodes, the usage the tree keeps in them,
+//!   and the `enforceQuota` check.
 //! - `digest`: the hash behind `DataTree::digest`.
 //! - [`snapshot`]: the versioned snapshot file format, its directory and recovery.
 //!
@@ -27,6 +29,7 @@ mod digest;
 pub mod ephemeral;
 pub mod node;
 pub mod path;
+pub mod quota;
 mod reads;
 pub mod restore;
 pub mod sessions;
@@ -39,6 +42,7 @@ pub use acl::{check_acl, digest_id, fixup_acl};
 pub use ephemeral::NodeKind;
 pub use node::{Node, StatPersisted};
 pub use path::validate_path;
+pub use quota::{QuotaExceeded, StatsTrack};
 pub use sessions::Session;
 pub use tree::DataTree;
 pub use txn::{Applied, EventKind, OpResult, Trigger, Txn, TxnOp};

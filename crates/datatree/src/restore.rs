@@ -132,6 +132,7 @@ impl Restorer {
             t.data_size += node_size(path, node);
             t.digest = t.digest.wrapping_add(node.digest(path));
             t.index(path, node, true);
+            t.index_quota_node(path, true);
         }
         t.nodes = nodes.into_iter().collect();
         t

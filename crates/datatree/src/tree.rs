@@ -53,6 +53,10 @@ pub struct DataTree {
     pub(crate) digest: u64,
     /// Some while a multi runs: the inverses of the changes made so far, oldest first.
     pub(crate) undo: Option<Vec<Undo>>,
+    /// The real paths that have a quota (a limit node): ZooKeeper's `pTrie` (see `quota`).
+    pub(crate) quota_paths: BTreeSet<String>,
+    /// `zookeeper.enforceQuota`: hard quota limits refuse writes (`QuotaExceeded`) when true.
+    pub(crate) enforce_quota: bool,
 }
 
 impl Default for DataTree {
@@ -107,6 +111,8 @@ impl DataTree {
             data_size: 0,
             digest: 0,
             undo: None,
+            quota_paths: BTreeSet::new(),
+            enforce_quota: false,
         }
     }
 
@@ -186,6 +192,12 @@ impl DataTree {
         assert_eq!(digest, self.digest, "digest drifted");
         assert_eq!(size, self.data_size, "data size drifted");
         assert_eq!(ephemerals, self.sessions.ephemeral_count());
+        let limit_nodes = self
+            .nodes
+            .keys()
+            .filter(|p| crate::quota::quota_node_target(p, crate::quota::LIMIT_NODE).is_some())
+            .count();
+        assert_eq!(limit_nodes, self.quota_paths.len(), "quota index drifted");
         assert!(self.undo.is_none());
     }
 
@@ -260,6 +272,7 @@ impl DataTree {
             "insert_node over {path}"
         );
         self.index(&path, &node, true);
+        self.index_quota_node(&path, true);
         self.data_size += node_size(&path, &node);
         self.digest = self.digest.wrapping_add(node.digest(&path));
         if let Some(log) = &mut self.undo {
@@ -283,6 +296,7 @@ impl DataTree {
         );
         parent.children_mut().remove(name);
         self.index(path, &node, false);
+        self.index_quota_node(path, false);
         self.data_size -= node_size(path, &node);
         self.digest = self.digest.wrapping_sub(node.digest(path));
         if let Some(log) = &mut self.undo {

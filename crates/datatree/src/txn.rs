@@ -110,4 +110,7 @@ pub struct Applied {
     /// Per-op error layout of a failed multi (see `OpResult::Multi`), else empty.
     pub multi_failure: Vec<ErrorCode>,
     pub triggers: Vec<Trigger>,
+    /// Quota limits this Txn passed (only with `enforceQuota`): soft ones let it through, a
+    /// hard one refused it. For the server to log and count.
+    pub quota_exceeded: Vec<crate::QuotaExceeded>,
 }

@@ -14,7 +14,8 @@
 //!   then `trigger Kind path` lines.
 //! - reads: `get`, `stat` (no ACL), `exists` (checked), `ls`, `getacl`, `count`, `ephemerals SID
 //!   [prefix]`, `candidates [now=]`, `sessions`, `info`, `digest` (prints `#k`, the k-th
-//!   distinct digest seen), and the settings `clock MS`, `extended on|off`.
+//!   distinct digest seen), and the settings `clock MS`, `extended on|off`, `quota on|off`
+//!   (`enforceQuota`). A write that passed a quota limit also prints `quota soft|hard MESSAGE`.
 //!
 //! After every write the runner also checks what a transcript cannot show: the tree's
 //! invariants, that a failed write left the digest unchanged, and that returned stats equal
@@ -295,6 +296,10 @@ impl Runner {
         for t in &applied.triggers {
             out.push(format!("trigger {:?} {}", t.kind, t.path));
         }
+        for q in &applied.quota_exceeded {
+            let kind = if q.hard { "hard" } else { "soft" };
+            out.push(format!("quota {kind} {}", q.message));
+        }
     }
 
     fn read(&mut self, cmd: &str, pos: &[&str], opts: &Opts<'_>, out: &mut Vec<String>) {
@@ -376,6 +381,10 @@ impl Runner {
                 self.tree.set_extended_types_enabled(path == "on");
                 return;
             }
+            "quota" => {
+                self.tree.set_enforce_quota(path == "on");
+                return;
+            }
             "clock" => {
                 self.clock_ms = path.parse().expect("clock ms");
                 return;
@@ -386,7 +395,7 @@ impl Runner {
     }
 }
 
-const READS: [&str; 13] = [
+const READS: [&str; 14] = [
     "get",
     "stat",
     "exists",
@@ -400,6 +409,7 @@ const READS: [&str; 13] = [
     "digest",
     "clock",
     "extended",
+    "quota",
 ];
 
 /// Runs one transcript; returns the file as it should read (commands with actual outputs) and

@@ -64,11 +64,18 @@ pub struct Config {
     pub client_port_address: IpAddr,
     /// Connections one client IP may hold; 0 means no limit.
     pub max_client_cnxns: u32,
+    /// Connections in total (`zookeeper.maxCnxns`); 0 means no limit.
+    pub max_cnxns: u32,
+    /// Requests in flight on the whole server before it stops reading from connections
+    /// (`zookeeper.globalOutstandingLimit`); 0 means no limit.
+    pub global_outstanding_limit: usize,
     pub min_session_timeout_ms: u32,
     pub max_session_timeout_ms: u32,
     pub four_letter_whitelist: FourLetterWhitelist,
     pub jute_max_buffer_bytes: usize,
     pub extended_types_enabled: bool,
+    /// `zookeeper.enforceQuota`: hard quota limits refuse writes with `QuotaExceeded`.
+    pub enforce_quota: bool,
     pub container_check_interval_ms: u64,
     /// `user:base64(sha1(user:password))`: whoever authenticates as it is `super`.
     pub super_digest: Option<String>,
@@ -119,11 +126,14 @@ impl Default for Config {
             client_port: 2181,
             client_port_address: IpAddr::from([0, 0, 0, 0]),
             max_client_cnxns: 60,
+            max_cnxns: 0,
+            global_outstanding_limit: 1000,
             min_session_timeout_ms: 0,
             max_session_timeout_ms: 0,
             four_letter_whitelist: FourLetterWhitelist::Only(["srvr".to_string()].into()),
             jute_max_buffer_bytes: DEFAULT_MAX_BUFFER_BYTES,
             extended_types_enabled: false,
+            enforce_quota: false,
             container_check_interval_ms: 60_000,
             super_digest: None,
             snap_count: 100_000,
@@ -202,6 +212,10 @@ impl Config {
                         .map_err(|_| bad(format!("'{value}' is not an IP address")))?
                 }
                 "maxClientCnxns" => cfg.max_client_cnxns = number(value).map_err(bad)?,
+                "maxCnxns" => cfg.max_cnxns = number(value).map_err(bad)?,
+                "globalOutstandingLimit" => {
+                    cfg.global_outstanding_limit = number(value).map_err(bad)?
+                }
                 "minSessionTimeout" => cfg.min_session_timeout_ms = number(value).map_err(bad)?,
                 "maxSessionTimeout" => cfg.max_session_timeout_ms = number(value).map_err(bad)?,
                 "4lw.commands.whitelist" => cfg.four_letter_whitelist = whitelist(value),
@@ -209,6 +223,7 @@ impl Config {
                 "extendedTypesEnabled" => {
                     cfg.extended_types_enabled = boolean(value).map_err(bad)?
                 }
+                "enforceQuota" => cfg.enforce_quota = boolean(value).map_err(bad)?,
                 "znode.container.checkIntervalMs" | "containerCheckIntervalMs" => {
                     cfg.container_check_interval_ms = number(value).map_err(bad)?
                 }

@@ -1,7 +1,8 @@
 //! One client connection: frames in, frames out.
 //!
 //! The reader decodes frames and hands requests to the core; it stops reading while
-//! `MAX_OUTSTANDING_PER_CONNECTION` requests await their replies (back-pressure, never a
+//! `MAX_OUTSTANDING_PER_CONNECTION` requests of this connection, or `globalOutstandingLimit`
+//! requests of the whole server (`outstanding`), await their replies (back-pressure, never a
 //! drop). The writer batches whatever the core queued into as few socket writes as it can.
 //! Bad input (a malformed or oversized frame, an unknown op code, garbage before the
 //! handshake) closes this connection alone, with a log line naming the peer and the reason.
@@ -21,6 +22,7 @@ use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
 use crate::fourlw;
 use crate::limits::{HANDSHAKE_TIMEOUT_MS, MAX_OUTSTANDING_PER_CONNECTION, READ_CHUNK_BYTES};
 use crate::outbox::{Outbox, OutboxReceiver, Outgoing};
+use crate::outstanding::Share;
 use crate::pipeline::CoreMsg;
 use crate::watch::ConnId;
 
@@ -32,6 +34,7 @@ pub async fn serve(
     peer: SocketAddr,
     conn: ConnId,
     core: mpsc::Sender<CoreMsg>,
+    share: Arc<Share>,
     max_frame_bytes: usize,
 ) {
     let _ = stream.set_nodelay(true);
@@ -60,6 +63,7 @@ pub async fn serve(
     buf.drain(..LENGTH_PREFIX_BYTES + len);
 
     let (outbox, out_rx) = Outbox::new(conn, peer);
+    let outbox = outbox.with_share(share.clone());
     let permits = Arc::new(Semaphore::new(MAX_OUTSTANDING_PER_CONNECTION));
     let writer_done = Arc::new(Notify::new());
     tokio::spawn(write_loop(wr, out_rx, permits.clone(), writer_done.clone()));
@@ -71,7 +75,7 @@ pub async fn serve(
         &mut buf,
         conn,
         &core,
-        &permits,
+        (&permits, &share),
         &writer_done,
         max_frame_bytes,
     )
@@ -134,7 +138,7 @@ async fn read_loop(
     buf: &mut Vec<u8>,
     conn: ConnId,
     core: &mpsc::Sender<CoreMsg>,
-    permits: &Semaphore,
+    (permits, share): (&Semaphore, &Share),
     writer_done: &Notify,
     max_frame_bytes: usize,
 ) -> Result<Ended, String> {
@@ -158,6 +162,10 @@ async fn read_loop(
             consumed = start + len;
             tokio::select! {
                 p = permits.acquire() => p.map_err(|_| "closed")?.forget(),
+                _ = writer_done.notified() => return Ok(Ended::ByServer),
+            }
+            tokio::select! {
+                _ = share.acquire() => {}
                 _ = writer_done.notified() => return Ok(Ended::ByServer),
             }
             let msg = CoreMsg::Request {

@@ -30,6 +30,7 @@ pub mod limits;
 pub mod listener;
 pub mod metrics;
 pub mod outbox;
+pub mod outstanding;
 pub mod pipeline;
 pub mod recovery;
 pub mod session;
@@ -105,13 +106,13 @@ impl Server {
             dashboard: self.cfg.dashboard,
         };
         admin::start(&self.cfg, admin).await;
-        let serve = listener::run(
-            self.listener,
-            self.inbox,
-            self.cfg.max_client_cnxns,
-            max_frame,
-            self.metrics,
-        );
+        let limits = listener::Limits {
+            max_client_cnxns: self.cfg.max_client_cnxns,
+            max_cnxns: self.cfg.max_cnxns,
+            outstanding: outstanding::Outstanding::new(self.cfg.global_outstanding_limit),
+            max_frame_bytes: max_frame,
+        };
+        let serve = listener::run(self.listener, self.inbox, limits, self.metrics);
         tokio::select! {
             _ = serve => Ok(()),
             Ok(why) = self.log_failed => Err(format!("the raft log failed: {why}")),

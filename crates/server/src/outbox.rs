@@ -2,15 +2,20 @@
 //!
 //! The queue is unbounded in messages but bounded in bytes: the core never waits on a slow
 //! client; a client that lets `MAX_OUTBOX_BYTES` pile up is closed instead. Reply frames hand
-//! an in-flight permit back to the connection's reader when written (back-pressure on input).
+//! an in-flight permit back to the connection's reader when written (back-pressure on input),
+//! and the server-wide `globalOutstandingLimit` permit when queued: as in ZooKeeper, a request
+//! stops counting toward the global limit once its reply is out of the server's hands, so a
+//! client that does not read cannot hold the server's permits (its outbox grows until it is
+//! closed instead).
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, Notify};
 
 use crate::limits::MAX_OUTBOX_BYTES;
+use crate::outstanding::Share;
 use crate::watch::ConnId;
 
 #[derive(Debug)]
@@ -30,6 +35,11 @@ pub struct Outbox {
     /// Wakes the writer to drop the connection without flushing (a client that stopped
     /// reading would otherwise keep the writer blocked forever).
     abort: Arc<Notify>,
+    /// The connection's share of `globalOutstandingLimit`; a queued reply gives one back.
+    outstanding: Option<Arc<Share>>,
+    /// Set by `abort`: later frames are dropped as for a closed connection (and the core
+    /// logs a too-slow client once, not once per reply still coming).
+    aborted: Arc<AtomicBool>,
 }
 
 /// The writer's side of an outbox.
@@ -59,6 +69,8 @@ impl Outbox {
             tx,
             queued_bytes: queued_bytes.clone(),
             abort: abort.clone(),
+            outstanding: None,
+            aborted: Arc::new(AtomicBool::new(false)),
         };
         (
             outbox,
@@ -70,7 +82,19 @@ impl Outbox {
         )
     }
 
+    /// Replies queued from now on give a permit back to `share`.
+    pub fn with_share(mut self, share: Arc<Share>) -> Outbox {
+        self.outstanding = Some(share);
+        self
+    }
+
     pub fn send(&self, bytes: Vec<u8>, reply: bool) -> Result<(), SendError> {
+        if let (true, Some(share)) = (reply, &self.outstanding) {
+            share.release(1);
+        }
+        if self.aborted.load(Ordering::Relaxed) {
+            return Err(SendError::Closed);
+        }
         let len = bytes.len();
         let before = self.queued_bytes.fetch_add(len, Ordering::Relaxed);
         if before + len > MAX_OUTBOX_BYTES {
@@ -89,6 +113,7 @@ impl Outbox {
 
     /// Closes now, dropping what is queued.
     pub fn abort(&self) {
+        self.aborted.store(true, Ordering::Relaxed);
         self.abort.notify_one();
     }
 

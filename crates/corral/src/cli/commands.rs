@@ -45,7 +45,7 @@ pub const USAGES: &[(&str, &str)] = &[
     ("whoami", ""),
 ];
 
-fn usage_of(cmd: &str) -> String {
+pub(super) fn usage_of(cmd: &str) -> String {
     let opts = USAGES
         .iter()
         .find(|(c, _)| *c == cmd)
@@ -212,9 +212,9 @@ impl Conn {
                 );
                 Ok(())
             }
-            "setquota" | "listquota" | "delquota" => Err(CliError::new(format!(
-                "{cmd}: quotas are not supported by corral cli"
-            ))),
+            "setquota" => self.setquota(words).await,
+            "listquota" => self.listquota(words).await,
+            "delquota" => self.delquota(words).await,
             other => Err(CliError::new(format!("{other}: not a ZooKeeper command"))),
         }
     }

@@ -4,6 +4,7 @@
 //! - [`args`]: words and flags as zkCli splits and parses them.
 //! - [`commands`]: the ZooKeeper commands on one session.
 //! - [`output`]: zkCli's formats (Stat, ACLs, dates, errors, events).
+//! - [`quota`]: setquota, listquota and delquota, as zkCli writes and reads quota nodes.
 //! - [`shell`]: the shell's own commands, prompt, history, line editing and completion.
 //! - [`election`]: `election PATH`, the queue of a leader election (corral's addition).
 
@@ -19,6 +20,7 @@ mod args;
 mod commands;
 mod election;
 mod output;
+mod quota;
 mod shell;
 
 use std::process::ExitCode;

@@ -277,6 +277,8 @@ impl ZkTree {
         for p in it {
             tree.restore_node(p.clone(), corral_node(&self.nodes[p]))?;
         }
+        // ZooKeeper recounts quota usage when it loads a (fuzzy) snapshot; so does the import.
+        tree.recount_quotas();
         for (&id, &timeout_ms) in &self.sessions {
             tree.restore_session(
                 id,

@@ -37,6 +37,12 @@ pub fn render(metrics: &[Metric]) -> String {
                 }
             }
             Metric::EmptySet(name, kind) => head(&mut out, name, name, kind),
+            Metric::CounterSet(name, members) => {
+                head(&mut out, name, name, "counter");
+                for (key, n) in members {
+                    let _ = writeln!(out, "{name}{{key=\"{}\",}} {n}.0", escape(key));
+                }
+            }
         }
     }
     process(&mut out);

@@ -171,8 +171,8 @@ pub const GAUGE_SETS: [&str; 4] = [
     "quota_bytes_usage_per_namespace",
 ];
 
-/// ZooKeeper's counter sets; declared, without series (see [`GAUGE_SETS`]).
-pub const COUNTER_SETS: [&str; 1] = ["quota_exceeded_error_per_namespace"];
+/// ZooKeeper's counter set: writes refused by a hard quota, per namespace (`key` label).
+pub const QUOTA_EXCEEDED_SET: &str = "quota_exceeded_error_per_namespace";
 
 /// A counter: its total, and its total at the last reset (what `mntr` subtracts).
 #[derive(Default)]
@@ -199,6 +199,8 @@ pub struct ServerMetrics {
     /// Not a ZooKeeper metric but a `ServerStats` figure (admin `server_stats`); `srst`
     /// leaves it, as ZooKeeper does.
     fsync_threshold_exceeded: AtomicU64,
+    /// `quota_exceeded_error_per_namespace`: at most [`MAX_SET_MEMBERS`] namespaces.
+    quota_exceeded: Mutex<BTreeMap<String, u64>>,
 }
 
 impl Default for ServerMetrics {
@@ -216,6 +218,7 @@ impl Default for ServerMetrics {
                 .map(|(i, name)| (name, i))
                 .collect(),
             fsync_threshold_exceeded: AtomicU64::new(0),
+            quota_exceeded: Mutex::default(),
         }
     }
 }
@@ -256,8 +259,10 @@ pub enum Metric {
     },
     Summary(&'static str, Detail, Summary),
     SummarySet(&'static str, Detail, Vec<(String, Summary)>),
-    /// A gauge or counter set declared with no series (`GAUGE_SETS`, `COUNTER_SETS`).
+    /// A gauge set declared with no series (`GAUGE_SETS`).
     EmptySet(&'static str, &'static str),
+    /// A counter set: one total per `key` (Prometheus only, as ZooKeeper's `mntr` omits it).
+    CounterSet(&'static str, Vec<(String, u64)>),
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -334,6 +339,16 @@ impl ServerMetrics {
         }
     }
 
+    /// A write under namespace `ns` refused by a hard quota.
+    pub fn quota_exceeded_in(&self, ns: &str) {
+        let mut members = lock(&self.quota_exceeded);
+        if let Some(n) = members.get_mut(ns) {
+            *n += 1;
+        } else if members.len() < MAX_SET_MEMBERS {
+            members.insert(ns.to_string(), 1);
+        }
+    }
+
     /// `srst`: what `mntr` shows starts over (ZooKeeper's `ServerMetrics.resetAll`).
     pub fn reset(&self) {
         for c in &self.counters {
@@ -370,7 +385,11 @@ impl ServerMetrics {
             out.push(Metric::SummarySet(name, *detail, members));
         }
         out.extend(GAUGE_SETS.iter().map(|n| Metric::EmptySet(n, "gauge")));
-        out.extend(COUNTER_SETS.iter().map(|n| Metric::EmptySet(n, "counter")));
+        let quota = lock(&self.quota_exceeded)
+            .iter()
+            .map(|(k, n)| (k.clone(), *n))
+            .collect();
+        out.push(Metric::CounterSet(QUOTA_EXCEEDED_SET, quota));
         out
     }
 }
@@ -415,7 +434,7 @@ pub fn mntr_rows(metrics: &[Metric]) -> Vec<(String, String)> {
                     summary(&mut rows, &format!("{key}_{name}"), *detail, s);
                 }
             }
-            Metric::EmptySet(..) => {}
+            Metric::EmptySet(..) | Metric::CounterSet(..) => {}
         }
     }
     rows

@@ -33,6 +33,7 @@ impl Core {
                             result: Ok(corral_datatree::OpResult::Checked),
                             multi_failure: vec![],
                             triggers: vec![],
+                            quota_exceeded: vec![],
                         };
                         self.answer_front(session_id, zxid, &applied);
                     }
@@ -104,6 +105,7 @@ impl Core {
         }
         match entry.origin {
             Origin::Client { session_id } if self.front_is_ours(session_id, proposer) => {
+                self.note_quota(&applied);
                 self.answer_front(session_id, zxid, &applied)
             }
             _ if matches!(entry.txn.op, TxnOp::CreateSession { .. }) => {
@@ -113,6 +115,18 @@ impl Core {
         }
         if matches!(entry.txn.op, TxnOp::CloseSession) {
             self.end_session(session_id);
+        }
+    }
+
+    /// Quota limits the write passed: logged, and the refusals counted per namespace
+    /// (`quota_exceeded_error_per_namespace`), on the member that answers it.
+    fn note_quota(&mut self, applied: &corral_datatree::Applied) {
+        let now = Instant::now();
+        for note in &applied.quota_exceeded {
+            self.quota_log.log(note, now);
+            if let (true, Some(ns)) = (note.hard, &note.namespace) {
+                self.metrics.quota_exceeded_in(ns);
+            }
         }
     }
 

@@ -236,6 +236,7 @@ impl Core {
         let (_, mut tree) = corral_datatree::snapshot::read_snapshot_file(path)
             .map_err(|e| format!("{}: {e}", path.display()))?;
         tree.set_extended_types_enabled(self.cfg.extended_types_enabled);
+        tree.set_enforce_quota(self.cfg.enforce_quota);
         self.tree = tree;
         let gone: Vec<i64> = self
             .registry

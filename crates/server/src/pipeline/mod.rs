@@ -14,6 +14,7 @@ mod commit;
 mod connect;
 mod prep;
 pub mod propose;
+mod quota_log;
 mod read;
 pub mod reconfig;
 pub mod reply;
@@ -120,6 +121,7 @@ pub struct Core {
     pub(crate) asking: Option<std::net::SocketAddr>,
     /// The users SASL logins are checked against; `None` without a JAAS file.
     sasl: Option<Arc<SaslServer>>,
+    quota_log: quota_log::QuotaLog,
 }
 
 impl Core {
@@ -134,6 +136,7 @@ impl Core {
         metrics: Arc<ServerMetrics>,
     ) -> Core {
         tree.set_extended_types_enabled(cfg.extended_types_enabled);
+        tree.set_enforce_quota(cfg.enforce_quota);
         let now_ms = wall_clock_ms();
         // ZooKeeper's scheme: the low 40 bits of the clock in the middle, the server id on
         // top (1 for a standalone server, so ids read 0x01…), so members never collide.
@@ -154,6 +157,7 @@ impl Core {
             ensemble,
             asking: None,
             sasl: None,
+            quota_log: quota_log::QuotaLog::default(),
         };
         for session_id in core.tree.session_ids() {
             core.adopt_session(session_id);
@@ -265,7 +269,9 @@ impl Core {
                     c.outbox.peer,
                     c.outbox.queued_bytes()
                 );
-                c.outbox.close();
+                // Not `close`: that flushes first, and a client that does not read keeps the
+                // writer blocked; `abort` drops what is queued and ends the connection.
+                c.outbox.abort();
             }
             Err(SendError::Closed) => {}
         }
