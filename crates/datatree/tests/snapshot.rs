@@ -424,3 +424,45 @@ fn purge_keeps_the_newest_n_and_at_least_three() {
     assert!(purge(&dir, 3).unwrap().is_empty());
     fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn quota_paths_come_back_with_a_restored_tree() {
+    let mut t = build();
+    let mut zxid = t.last_zxid();
+    let mut apply = |t: &mut DataTree, op: TxnOp| {
+        zxid += 1;
+        t.apply(zxid, &txn(0x300, op));
+    };
+    for (path, data) in [
+        ("/zookeeper/quota/app", &b""[..]),
+        ("/zookeeper/quota/app/zookeeper_limits", b"count=3,bytes=-1"),
+        ("/zookeeper/quota/app/zookeeper_stats", b"count=0,bytes=0"),
+    ] {
+        apply(
+            &mut t,
+            create(path, Some(data), create_flags::PERSISTENT, -1),
+        );
+    }
+    assert_eq!(t.max_prefix_with_quota("/app/x").as_deref(), Some("/app"));
+    let (_, mut back) = read(&bytes_of(&t)).unwrap();
+    assert_eq!(
+        back.max_prefix_with_quota("/app/x").as_deref(),
+        Some("/app")
+    );
+    // Usage goes on being kept alike on both.
+    let next = txn(
+        0x300,
+        create("/app/more", Some(b"12345"), create_flags::PERSISTENT, -1),
+    );
+    assert_eq!(t.apply(zxid + 1, &next), back.apply(zxid + 1, &next));
+    assert_eq!(t.digest(), back.digest());
+    assert_eq!(
+        back.node("/zookeeper/quota/app/zookeeper_stats")
+            .unwrap()
+            .data(),
+        t.node("/zookeeper/quota/app/zookeeper_stats")
+            .unwrap()
+            .data()
+    );
+    back.check_invariants();
+}
