@@ -129,6 +129,33 @@ def test_x509_acl_names_the_certificate_subject(start_server, make_client, certs
     assert admin.get("/x509-only")[0] == b"for the client"
 
 
+@pytest.mark.skipif(not shutil.which("keytool"), reason="keytool (a JDK) makes the trust store")
+def test_pkcs12_key_and_trust_stores(start_server, make_client, certs):
+    server, secure = start_tls_corral(start_server, certs, **{
+        "ssl.keyStore.location": certs.pkcs12("server", "key-secret"),
+        "ssl.keyStore.password": "key-secret",
+        "ssl.trustStore.location": certs.pkcs12_trust("ca", "trust-secret"),
+        "ssl.trustStore.type": "PKCS12",
+        "ssl.trustStore.password": "trust-secret",
+    })
+    zk = tls_client(make_client, certs, secure)
+    zk.create("/pkcs12")
+    with pytest.raises(KazooTimeoutError):
+        tls_client(make_client, certs, secure, cert="rogue-client",
+                   connect_timeout_s=REFUSED_TIMEOUT_S, connection_retry={"max_tries": 1})
+    assert "secret" not in server.log()
+
+
+def test_a_wrong_store_password_stops_start_up(certs, tmp_path):
+    cfg = {"secureClientPort": str(servers.free_port()),
+           "ssl.keyStore.location": certs.pkcs12("server", "right"),
+           "ssl.keyStore.password": "wrong",
+           "ssl.clientAuth": "none"}
+    with pytest.raises(RuntimeError) as failed:
+        servers.start_corral(cfg)
+    assert "server.p12" in str(failed.value) and "wrong" not in str(failed.value).split("log tail")[0]
+
+
 ZKCLI = "/usr/share/zookeeper/bin/zkCli.sh"
 NETTY_JARS = ("buffer", "common", "handler", "transport", "codec", "resolver",
               "transport-native-unix-common", "transport-native-epoll")

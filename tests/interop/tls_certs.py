@@ -46,3 +46,18 @@ class Certs:
                 with open(self.path(part)) as f:
                     out.write(f.read())
         return self.path(f"{name}.pem")
+
+    def pkcs12(self, name, password):
+        """`<name>.p12`: the key and certificate, encrypted with `password`."""
+        _openssl("pkcs12", "-export", "-in", f"{name}.crt", "-inkey", f"{name}.key",
+                 "-out", f"{name}.p12", "-passout", f"pass:{password}", cwd=self.dir)
+        return self.path(f"{name}.p12")
+
+    def pkcs12_trust(self, name, password):
+        """`<name>-trust.p12`: the certificate as a trusted entry, as Java's keytool writes a
+        trust store (openssl 3.0 cannot mark it trusted)."""
+        out = self.path(f"{name}-trust.p12")
+        subprocess.run(["keytool", "-importcert", "-noprompt", "-alias", name, "-file",
+                        self.path(f"{name}.crt"), "-keystore", out, "-storetype", "PKCS12",
+                        "-storepass", password], check=True, capture_output=True, timeout=120)
+        return out

@@ -1,7 +1,7 @@
 //! TLS with rustls, as ZooKeeper's `secureClientPort` and its `ssl.*` keys configure it.
 //!
 //! - [`settings`]: the `ssl.*` (or `ssl.quorum.*`) keys, checked when the config is read.
-//! - [`stores`]: key and trust stores in PEM; [`keystore`]: in PKCS12 and JKS.
+//! - [`stores`]: key and trust stores in PEM; [`keystore`]: in PKCS12 (JKS is refused).
 //! - [`reload`]: this server's certificate, re-read when its file changes.
 //! - [`acceptor`]: rustls' server side for a listening port.
 //! - [`x509`]: the `x509` auth scheme: a client certificate's subject as its identity.

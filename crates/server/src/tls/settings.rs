@@ -47,7 +47,7 @@ impl StoreType {
 pub struct Store {
     pub location: PathBuf,
     pub kind: StoreType,
-    /// Decrypts a PKCS12 or JKS store; PEM keys must be unencrypted.
+    /// Decrypts a PKCS12 store; PEM keys must be unencrypted.
     pub password: String,
 }
 
