@@ -111,7 +111,8 @@ pub struct Config {
     pub plain_client_port: bool,
     /// The `ssl.*` keys: the secure client port's TLS.
     pub client_tls: TlsSettings,
-    /// `sslQuorum` and the `ssl.quorum.*` keys: TLS between members.
+    /// `sslQuorum` and the `ssl.quorum.*` keys: TLS between members. The keys are read and
+    /// checked; `sslQuorum=true` is refused until the peer port speaks TLS.
     pub ssl_quorum: bool,
     pub quorum_tls: TlsSettings,
     /// `sslQuorumReloadCertFiles`: re-read the quorum key store when the file changes.
@@ -232,7 +233,13 @@ impl Config {
                             .map_err(|_| bad(format!("'{value}' is not an IP address")))?,
                     )
                 }
-                "sslQuorum" => cfg.ssl_quorum = boolean(value).map_err(bad)?,
+                "sslQuorum" => {
+                    cfg.ssl_quorum = boolean(value).map_err(bad)?;
+                    // Refused rather than ignored: members would talk in plaintext.
+                    if cfg.ssl_quorum {
+                        return Err(bad("TLS between members is not supported yet".into()));
+                    }
+                }
                 "sslQuorumReloadCertFiles" => {
                     cfg.ssl_quorum_reload_cert_files = boolean(value).map_err(bad)?
                 }
@@ -529,7 +536,7 @@ mod tests {
         assert!(cfg.plain_client_port && cfg.secure_client_port.is_none());
         let cfg = Config::parse(
             "secureClientPort=3000\nzookeeper.ssl.keyStore.location=/k/s.pem\n\
-             ssl.clientAuth=want\nssl.quorum.keyStore.location=/k/q.pem\nsslQuorum=true\n\
+             ssl.clientAuth=want\nssl.quorum.keyStore.location=/k/q.pem\nsslQuorum=false\n\
              zookeeper.X509AuthenticationProvider.superUser=CN=admin\n",
             "zoo.cfg",
         )
@@ -544,7 +551,8 @@ mod tests {
             cfg.client_tls.key_store.unwrap().location,
             PathBuf::from("/k/s.pem")
         );
-        assert!(cfg.ssl_quorum);
+        assert!(!cfg.ssl_quorum);
+        assert!(Config::parse("sslQuorum=true\n", "zoo.cfg").is_err());
         assert_eq!(cfg.x509_super_user.as_deref(), Some("CN=admin"));
         let err = Config::parse("a=b\nssl.protocol=SSLv3\n", "zoo.cfg").unwrap_err();
         assert!(
