@@ -88,3 +88,81 @@ impl ResolvesClientCert for ReloadingCert {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tls::settings::StoreType;
+    use std::path::Path;
+    use std::process::Command;
+
+    /// A self-signed key and certificate for `cn`, as one PEM file at `out`.
+    fn self_signed(dir: &Path, cn: &str, out: &Path) -> bool {
+        let (key, crt) = (dir.join(format!("{cn}.key")), dir.join(format!("{cn}.crt")));
+        let made = Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+            ])
+            .args([
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                &format!("/CN={cn}"),
+                "-keyout",
+            ])
+            .arg(&key)
+            .arg("-out")
+            .arg(&crt)
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if made {
+            let pem = [std::fs::read(&key).unwrap(), std::fs::read(&crt).unwrap()].concat();
+            std::fs::write(out, pem).unwrap();
+        }
+        made
+    }
+
+    #[test]
+    fn a_replaced_key_store_is_used_and_a_broken_one_is_not() {
+        let dir = std::env::temp_dir().join(format!("corral-reload-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("server.pem");
+        if !self_signed(&dir, "first", &path) {
+            eprintln!("no openssl command: skipping");
+            return;
+        }
+        let store = Store {
+            location: path.clone(),
+            kind: StoreType::Pem,
+            password: String::new(),
+        };
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let cert = ReloadingCert::new(store.clone(), provider.clone(), true).unwrap();
+        let fixed = ReloadingCert::new(store, provider, false).unwrap();
+        let first = cert.current().cert[0].clone();
+
+        // A longer name: the file changes size too, whatever the clock's resolution.
+        assert!(self_signed(&dir, "second-and-longer", &path));
+        let second = cert.current().cert[0].clone();
+        assert_ne!(first, second, "the new certificate is used");
+        assert_eq!(
+            fixed.current().cert[0],
+            first,
+            "without reload the first one stays"
+        );
+
+        std::fs::write(&path, b"half written").unwrap();
+        assert_eq!(
+            cert.current().cert[0],
+            second,
+            "a broken file keeps the previous one"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
