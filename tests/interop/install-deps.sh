@@ -19,6 +19,7 @@ packages=(
   mount                     # mount/umount: test_full_disk.py's tmpfs (needs root; skipped otherwise)
   iproute2                  # ip: test_partition.py's namespaces and links (needs root; skipped otherwise)
   chromium                  # /usr/bin/chromium: test_dashboard.py drives it with Playwright
+  openssl                   # test_tls.py makes its CA and certificates with the openssl command
 )
 
 missing=()

@@ -35,11 +35,12 @@ pytestmark = pytest.mark.skipif(not os.path.exists(ZKCLI) or not shutil.which("j
 class ZkCli:
     """One zkCli.sh process, i.e. one ZooKeeper session (until `reconnect`)."""
 
-    def __init__(self, server):
+    def __init__(self, server, jvm_flags=""):
+        """`jvm_flags`: more system properties for the client (test_tls: its TLS settings)."""
         self.server = server
         env = dict(os.environ)
         # Client JVM: small heap, quick start. zkCli.sh passes CLIENT_JVMFLAGS to java.
-        env["CLIENT_JVMFLAGS"] = "-Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+        env["CLIENT_JVMFLAGS"] = "-Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC " + jvm_flags
         self.p = LineProcess([ZKCLI, "-server", server.hosts], env=env, ignore=NOISE)
         self.events = []  # (state, type, path) in arrival order, not yet taken
         self.n = 0

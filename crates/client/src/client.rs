@@ -23,6 +23,7 @@ use crate::error::{Error, Result};
 use crate::event::SessionState;
 use crate::ops::{AddWatchMode, CreateMode, Op, OpResult, ReadOp, WatcherType};
 use crate::session::{self, Command, Session};
+use crate::tls::Tls;
 use crate::watches::{PersistentWatch, Registration, WatchChange, WatchFuture, WatchKind};
 
 /// Requests waiting for the session task beyond those it is working on.
@@ -39,6 +40,8 @@ pub struct Options {
     /// How long `connect` tries the servers before giving up. Defaults to the session
     /// timeout.
     pub connect_timeout: Duration,
+    /// TLS to the servers' secure client port; `None` (the default) speaks plaintext.
+    pub tls: Option<Tls>,
 }
 
 impl Options {
@@ -47,6 +50,7 @@ impl Options {
             session_timeout,
             request_timeout: session_timeout,
             connect_timeout: session_timeout,
+            tls: None,
         }
     }
 
@@ -57,6 +61,11 @@ impl Options {
 
     pub fn connect_timeout(mut self, t: Duration) -> Options {
         self.connect_timeout = t;
+        self
+    }
+
+    pub fn tls(mut self, tls: Tls) -> Options {
+        self.tls = Some(tls);
         self
     }
 }
@@ -94,7 +103,8 @@ impl Client {
         let cs = ConnectString::parse(connect_string)?;
         let timeout_ms = options.session_timeout.as_millis().min(i32::MAX as u128) as i32;
         let deadline = Instant::now() + options.connect_timeout;
-        let (conn, id, next_host) = session::establish(&cs.hosts, timeout_ms, deadline).await?;
+        let (conn, id, next_host) =
+            session::establish(&cs.hosts, timeout_ms, deadline, options.tls.as_ref()).await?;
         let (state_tx, state) = watch::channel(SessionState::Connected);
         let (commands, rx) = mpsc::channel(COMMAND_CHANNEL_CAPACITY);
         let client = Client {
@@ -106,7 +116,15 @@ impl Client {
             session_timeout: Duration::from_millis(id.timeout_ms as u64),
             request_timeout: options.request_timeout,
         };
-        let session = Session::new(cs.hosts, next_host, cs.chroot, id, timeout_ms, state_tx);
+        let session = Session::new(
+            cs.hosts,
+            next_host,
+            cs.chroot,
+            id,
+            timeout_ms,
+            state_tx,
+            options.tls.clone(),
+        );
         tokio::spawn(session.run(conn, rx));
         Ok(client)
     }

@@ -1,4 +1,4 @@
-//! One TCP connection to one server: the handshake, frames in, frames out.
+//! One TCP connection (plain, or TLS when the options say so) to one server: the handshake, frames in, frames out.
 //!
 //! Reading happens in the session task (`next_frame` is cancel-safe, so it can sit in a
 //! `select!`); writing happens in a writer task that batches queued frames into few socket
@@ -8,13 +8,16 @@
 use std::time::Duration;
 
 use corral_jute::{frame, ConnectRequest, ConnectResponse, Decode, Encode, RequestHeader};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::OwnedReadHalf;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::error::Error;
+use crate::tls::Tls;
+
+type ReadHalf = Box<dyn AsyncRead + Send + Unpin>;
+type WriteHalf = Box<dyn AsyncWrite + Send + Unpin>;
 
 /// Largest reply frame accepted: ZooKeeper's `jute.maxbuffer` default for the payload plus
 /// room for headers; a larger length prefix means a broken or hostile peer.
@@ -27,7 +30,7 @@ const READ_CHUNK_BYTES: usize = 64 * 1024;
 
 pub(crate) struct Connection {
     pub addr: String,
-    read: OwnedReadHalf,
+    read: ReadHalf,
     /// Bytes read but not yet returned as frames; `start` is where the next frame begins.
     buf: Vec<u8>,
     start: usize,
@@ -43,8 +46,9 @@ impl Connection {
         addr: String,
         req: ConnectRequest,
         timeout: Duration,
+        tls: Option<Tls>,
     ) -> Result<(Connection, ConnectResponse), Error> {
-        tokio::time::timeout(timeout, Connection::handshake(addr, req))
+        tokio::time::timeout(timeout, Connection::handshake(addr, req, tls))
             .await
             .map_err(|_| Error::ConnectionLoss)?
     }
@@ -52,10 +56,21 @@ impl Connection {
     async fn handshake(
         addr: String,
         req: ConnectRequest,
+        tls: Option<Tls>,
     ) -> Result<(Connection, ConnectResponse), Error> {
         let stream = TcpStream::connect(addr.as_str()).await?;
         stream.set_nodelay(true)?;
-        let (read, mut write) = stream.into_split();
+        let (read, mut write): (ReadHalf, WriteHalf) = match tls {
+            None => {
+                let (r, w) = stream.into_split();
+                (Box::new(r), Box::new(w))
+            }
+            Some(tls) => {
+                let host = addr.rsplit_once(':').map_or(addr.as_str(), |(h, _)| h);
+                let (r, w) = tokio::io::split(tls.connect(host, stream).await?);
+                (Box::new(r), Box::new(w))
+            }
+        };
         let mut hello = Vec::new();
         let at = frame::begin(&mut hello);
         req.encode(&mut hello);

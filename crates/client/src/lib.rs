@@ -5,6 +5,7 @@
 //! - `session`: the task behind the handles: requests in flight matched by xid, pings,
 //!   reconnect and failover that keep the session, re-registration of watches and auth.
 //! - `connection`: one TCP connection: handshake, frames in, a writer task for frames out.
+//! - [`tls`]: [`Tls`], rustls to a secure client port (CAs, client certificate, host names).
 //! - [`watches`]: the local watch table; [`WatchFuture`] and [`PersistentWatch`].
 //! - [`ops`]: create modes, the ops and results of `multi`/`multiRead`, watch modes.
 //! - [`event`]: [`WatchedEvent`], [`EventType`], [`SessionState`].
@@ -40,6 +41,7 @@ pub mod error;
 pub mod event;
 pub mod ops;
 mod session;
+pub mod tls;
 pub mod watches;
 
 pub use client::{Client, Options};
@@ -47,4 +49,5 @@ pub use corral_jute::{perms, Acl, ClientInfo, ErrorCode, Id, Stat};
 pub use error::{Error, Result};
 pub use event::{EventType, SessionState, WatchedEvent};
 pub use ops::{AddWatchMode, CreateMode, Op, OpResult, ReadOp, WatcherType};
+pub use tls::{Tls, TlsError};
 pub use watches::{PersistentWatch, WatchFuture};

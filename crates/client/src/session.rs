@@ -30,6 +30,7 @@ use crate::chroot::Chroot;
 use crate::connection::Connection;
 use crate::error::Error;
 use crate::event::{EventType, SessionState};
+use crate::tls::Tls;
 use crate::watches::{WatchChange, WatchTable};
 
 /// Most requests written and not yet answered.
@@ -89,6 +90,8 @@ pub(crate) struct Identity {
 
 pub(crate) struct Session {
     hosts: Vec<String>,
+    /// TLS for every connection, when the client was given it.
+    tls: Option<Tls>,
     next_host: usize,
     chroot: Chroot,
     id: Identity,
@@ -111,6 +114,7 @@ pub(crate) async fn establish(
     hosts: &[String],
     timeout_ms: i32,
     deadline: Instant,
+    tls: Option<&Tls>,
 ) -> Result<(Connection, Identity, usize), Error> {
     let mut last;
     let mut backoff = RECONNECT_BACKOFF_MIN;
@@ -126,6 +130,7 @@ pub(crate) async fn establish(
                 host.clone(),
                 req,
                 left.min(attempt_timeout(timeout_ms, hosts.len())),
+                tls.cloned(),
             )
             .await
             {
@@ -162,8 +167,10 @@ impl Session {
         id: Identity,
         requested_timeout_ms: i32,
         state: watch::Sender<SessionState>,
+        tls: Option<Tls>,
     ) -> Session {
         Session {
+            tls,
             hosts,
             next_host,
             chroot,
@@ -488,6 +495,7 @@ impl Session {
                     host.clone(),
                     req,
                     attempt_timeout(self.id.timeout_ms, self.hosts.len()),
+                    self.tls.clone(),
                 );
                 match self.while_queueing(commands, attempt).await? {
                     Ok((conn, rsp)) if rsp.time_out > 0 => {

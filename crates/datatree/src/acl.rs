@@ -1,9 +1,10 @@
 //! Access control as ZooKeeper's server decides it: digest ids, the ACL check
 //! (`ZooKeeperServer.checkACL`), and the normalisation of a requested ACL
 //! (`PrepRequestProcessor.fixupACL`). The providers: `world` (anyone only), `digest` and
-//! `ip` (what a default ZooKeeper registers), and `sasl` (ZooKeeper's
-//! `SASLAuthenticationProvider`, registered there by `authProvider.N`, always here); `super`
-//! is an authenticated identity that bypasses checks, never an ACL scheme.
+//! `ip` (what a default ZooKeeper registers), `sasl` (ZooKeeper's `SASLAuthenticationProvider`,
+//! registered there by `authProvider.N`, always here) and `x509` (a TLS client certificate's
+//! subject, which the server authenticates during the handshake); `super` is an
+//! authenticated identity that bypasses checks, never an ACL scheme.
 //!
 //! Invariant kept: every ACL `fixup_acl` returns names a known scheme with a well-formed id, so
 //! a stored ACL never needs re-validation.
@@ -42,6 +43,8 @@ pub fn check_acl(acl: &[Acl], perm: i32, auth: &[Id]) -> bool {
             "sasl" => auth
                 .iter()
                 .any(|h| h.scheme == "sasl" && (h.id == "super" || h.id == want.id)),
+            // X509AuthenticationProvider.matches: the certificate's subject, exactly.
+            "x509" => auth.iter().any(|h| h.scheme == "x509" && h.id == want.id),
             _ => false, // no provider registered for the scheme: it matches nobody
         }
     })
@@ -66,13 +69,12 @@ pub fn fixup_acl(acl: &[Acl], auth: &[Id]) -> Result<Vec<Acl>, ErrorCode> {
         match a.id.scheme.as_str() {
             "world" if a.id.id == "anyone" => out.push(a.clone()),
             "auth" => {
-                // Only ids whose provider says `isAuthenticated()` qualify: `digest` and
-                // `sasl`; `ip` does not, and `super` has no provider.
+                // Only ids whose provider says `isAuthenticated()` qualify: `digest`,
+                // `sasl` and `x509`; `ip` does not, and `super` has no provider.
                 let before = out.len();
-                for id in auth
-                    .iter()
-                    .filter(|id| id.scheme == "digest" || id.scheme == "sasl")
-                {
+                let authenticated =
+                    |id: &&Id| matches!(id.scheme.as_str(), "digest" | "sasl" | "x509");
+                for id in auth.iter().filter(authenticated) {
                     out.push(Acl {
                         perms: a.perms,
                         id: id.clone(),
@@ -85,10 +87,17 @@ pub fn fixup_acl(acl: &[Acl], auth: &[Id]) -> Result<Vec<Acl>, ErrorCode> {
             "digest" if digest_id_is_valid(&a.id.id) => out.push(a.clone()),
             "ip" if ip_is_valid(&a.id.id) => out.push(a.clone()),
             "sasl" if kerberos_name_is_valid(&a.id.id) => out.push(a.clone()),
+            "x509" if x509_id_is_valid(&a.id.id) => out.push(a.clone()),
             _ => return Err(ErrorCode::InvalidAcl),
         }
     }
     Ok(out)
+}
+
+/// `X509AuthenticationProvider.isValid` asks whether Java parses the id as a distinguished
+/// name; corral checks its shape: `type=value` pairs separated by `,` or `+`.
+fn x509_id_is_valid(id: &str) -> bool {
+    !id.is_empty() && id.split([',', '+']).all(|part| part.contains('='))
 }
 
 /// `DigestAuthenticationProvider.isValid`: Java's `id.split(":")` yields exactly two parts.
@@ -273,6 +282,30 @@ mod tests {
             "user:tpUq/4Pn5A64fVZyQ0gOJ8ZWqkY="
         );
         assert_eq!(digest_id("nocolon"), "nocolon:Ra+cHr2ZoHvBjtNArFGNGlVie4g=");
+    }
+
+    #[test]
+    fn x509_ids_match_exactly_and_count_as_authenticated() {
+        let me = Id::new("x509", "CN=client,O=corral");
+        let node = vec![acl(perms::READ, "x509", "CN=client,O=corral")];
+        assert!(check_acl(&node, perms::READ, std::slice::from_ref(&me)));
+        assert!(!check_acl(
+            &node,
+            perms::READ,
+            &[Id::new("x509", "CN=other,O=corral")]
+        ));
+        assert!(!check_acl(
+            &node,
+            perms::READ,
+            &[Id::new("digest", "CN=client,O=corral")]
+        ));
+        let fixed = fixup_acl(&[acl(perms::ALL, "auth", "")], std::slice::from_ref(&me)).unwrap();
+        assert_eq!(fixed, vec![acl(perms::ALL, "x509", "CN=client,O=corral")]);
+        assert!(fixup_acl(&node, &[]).is_ok());
+        assert_eq!(
+            fixup_acl(&[acl(perms::READ, "x509", "client")], &[]),
+            Err(ErrorCode::InvalidAcl)
+        );
     }
 
     #[test]

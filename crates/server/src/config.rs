@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 use crate::auth::sasl::settings::SaslSettings;
 use crate::ensemble::members::{read_myid, Ensemble, Member};
+use crate::tls::settings::RawKey;
+use crate::tls::TlsSettings;
 
 use corral_jute::frame::DEFAULT_MAX_BUFFER_BYTES;
 use thiserror::Error;
@@ -111,6 +113,23 @@ pub struct Config {
     /// SASL's keys (`superUser`, `sasl.serverconfig`, corral's `jaasLoginConfig`, …); the
     /// binary fills the rest from `SERVER_JVMFLAGS`/`JVMFLAGS` (see `auth::sasl::settings`).
     pub sasl: SaslSettings,
+    /// `secureClientPort`: the TLS client port, beside the plain one or alone.
+    pub secure_client_port: Option<u16>,
+    /// `secureClientPortAddress` (default: `clientPortAddress`).
+    pub secure_client_port_address: IpAddr,
+    /// Whether the plain client port is served: always, unless only `secureClientPort` is
+    /// given (ZooKeeper then opens the secure port alone).
+    pub plain_client_port: bool,
+    /// The `ssl.*` keys: the secure client port's TLS.
+    pub client_tls: TlsSettings,
+    /// `sslQuorum` and the `ssl.quorum.*` keys: TLS between members. The keys are read and
+    /// checked; `sslQuorum=true` is refused until the peer port speaks TLS.
+    pub ssl_quorum: bool,
+    pub quorum_tls: TlsSettings,
+    /// `sslQuorumReloadCertFiles`: re-read the quorum key store when the file changes.
+    pub ssl_quorum_reload_cert_files: bool,
+    /// `X509AuthenticationProvider.superUser`: the certificate subject that is `super`.
+    pub x509_super_user: Option<String>,
 }
 
 /// The class ZooKeeper loads for Prometheus metrics; corral serves them itself.
@@ -152,6 +171,14 @@ impl Default for Config {
             metrics_address: IpAddr::from([0, 0, 0, 0]),
             metrics_port: 7000,
             sasl: SaslSettings::default(),
+            secure_client_port: None,
+            secure_client_port_address: IpAddr::from([0, 0, 0, 0]),
+            plain_client_port: true,
+            client_tls: TlsSettings::default(),
+            ssl_quorum: false,
+            quorum_tls: TlsSettings::default(),
+            ssl_quorum_reload_cert_files: false,
+            x509_super_user: None,
         }
     }
 }
@@ -183,6 +210,10 @@ impl Config {
     pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
         let mut cfg = Config::default();
         let mut data_log_dir = None;
+        let mut client_port_given = false;
+        let mut secure_address = None;
+        // (name without zookeeper., value, line): read once every line is in.
+        let mut ssl_keys: Vec<(String, String, usize)> = vec![];
         for (idx, raw) in text.lines().enumerate() {
             let line = raw.trim();
             if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
@@ -205,7 +236,42 @@ impl Config {
                 "tickTime" => cfg.tick_time_ms = number(value).map_err(bad)?,
                 "dataDir" => cfg.data_dir = PathBuf::from(value),
                 "dataLogDir" => data_log_dir = Some(PathBuf::from(value)),
-                "clientPort" => cfg.client_port = number(value).map_err(bad)?,
+                "clientPort" => {
+                    cfg.client_port = number(value).map_err(bad)?;
+                    client_port_given = true
+                }
+                "secureClientPort" => cfg.secure_client_port = Some(number(value).map_err(bad)?),
+                "secureClientPortAddress" => {
+                    secure_address = Some(
+                        value
+                            .parse()
+                            .map_err(|_| bad(format!("'{value}' is not an IP address")))?,
+                    )
+                }
+                "sslQuorum" => {
+                    cfg.ssl_quorum = boolean(value).map_err(bad)?;
+                    // Refused rather than ignored: members would talk in plaintext.
+                    if cfg.ssl_quorum {
+                        return Err(bad("TLS between members is not supported yet".into()));
+                    }
+                }
+                "sslQuorumReloadCertFiles" => {
+                    cfg.ssl_quorum_reload_cert_files = boolean(value).map_err(bad)?
+                }
+                "X509AuthenticationProvider.superUser" => {
+                    cfg.x509_super_user = Some(value.to_string())
+                }
+                // ZooKeeper needs its Netty classes for TLS; corral serves TLS itself, and
+                // knows the x509 provider without being told.
+                "serverCnxnFactory" | "client.secure" | "clientCnxnSocket" => {}
+                _ if name.starts_with("authProvider.") => {
+                    if !value.ends_with("X509AuthenticationProvider") {
+                        tracing::info!("{file}:{}: ignoring auth provider {value}", idx + 1)
+                    }
+                }
+                _ if name.starts_with("ssl.") => {
+                    ssl_keys.push((name.to_string(), value.to_string(), idx + 1))
+                }
                 "clientPortAddress" => {
                     cfg.client_port_address = value
                         .parse()
@@ -311,6 +377,10 @@ impl Config {
             });
         }
         cfg.data_log_dir = data_log_dir.unwrap_or_else(|| cfg.data_dir.clone());
+        cfg.plain_client_port = client_port_given || cfg.secure_client_port.is_none();
+        cfg.secure_client_port_address = secure_address.unwrap_or(cfg.client_port_address);
+        cfg.client_tls = tls_settings(&ssl_keys, "ssl.", file)?;
+        cfg.quorum_tls = tls_settings(&ssl_keys, "ssl.quorum.", file)?;
         Ok(cfg)
     }
 
@@ -336,13 +406,48 @@ impl Config {
     }
 }
 
+/// The TLS settings of the `ssl.*` keys under `prefix` (`ssl.quorum.` keys are not `ssl.`'s).
+fn tls_settings(
+    keys: &[(String, String, usize)],
+    prefix: &str,
+    file: &str,
+) -> Result<TlsSettings, ConfigError> {
+    let mine: Vec<_> = keys
+        .iter()
+        .filter_map(|(k, v, line)| {
+            let name = k.strip_prefix(prefix)?;
+            let quorum_key = prefix == "ssl." && name.starts_with("quorum.");
+            (!quorum_key).then_some((name, v.as_str(), *line))
+        })
+        .collect();
+    TlsSettings::parse(mine.iter().map(|(name, value, _)| RawKey { name, value })).map_err(
+        |(name, why)| {
+            // A store's type error names `keyStore.type`, which may come from its location.
+            let line = mine
+                .iter()
+                .find(|(n, _, _)| *n == name)
+                .or_else(|| {
+                    mine.iter()
+                        .find(|(n, _, _)| name.starts_with(n.split('.').next().unwrap_or("")))
+                })
+                .map_or(0, |(_, _, l)| *l);
+            ConfigError::Value {
+                file: file.into(),
+                line,
+                key: format!("{prefix}{name}"),
+                why,
+            }
+        },
+    )
+}
+
 fn number<T: std::str::FromStr>(value: &str) -> Result<T, String> {
     value
         .parse()
         .map_err(|_| format!("'{value}' is not a valid number"))
 }
 
-fn boolean(value: &str) -> Result<bool, String> {
+pub(crate) fn boolean(value: &str) -> Result<bool, String> {
     match value.to_ascii_lowercase().as_str() {
         "true" | "yes" => Ok(true),
         "false" | "no" => Ok(false),
@@ -444,6 +549,38 @@ mod tests {
         let cfg = Config::parse("admin.dashboard=readonly\n", "zoo.cfg").unwrap();
         assert_eq!(cfg.dashboard, Dashboard::ReadOnly);
         assert!(Config::parse("admin.dashboard=yes\n", "zoo.cfg").is_err());
+    }
+
+    #[test]
+    fn parses_the_tls_keys() {
+        let cfg = Config::parse("clientPort=2999\n", "zoo.cfg").unwrap();
+        assert!(cfg.plain_client_port && cfg.secure_client_port.is_none());
+        let cfg = Config::parse(
+            "secureClientPort=3000\nzookeeper.ssl.keyStore.location=/k/s.pem\n\
+             ssl.clientAuth=want\nssl.quorum.keyStore.location=/k/q.pem\nsslQuorum=false\n\
+             zookeeper.X509AuthenticationProvider.superUser=CN=admin\n",
+            "zoo.cfg",
+        )
+        .unwrap();
+        assert!(!cfg.plain_client_port);
+        assert_eq!(cfg.secure_client_port, Some(3000));
+        assert_eq!(cfg.client_tls.client_auth, crate::tls::ClientAuth::Want);
+        assert_eq!(cfg.quorum_tls.client_auth, crate::tls::ClientAuth::Need);
+        let q = cfg.quorum_tls.key_store.unwrap();
+        assert_eq!(q.location, PathBuf::from("/k/q.pem"));
+        assert_eq!(
+            cfg.client_tls.key_store.unwrap().location,
+            PathBuf::from("/k/s.pem")
+        );
+        assert!(!cfg.ssl_quorum);
+        assert!(Config::parse("sslQuorum=true\n", "zoo.cfg").is_err());
+        assert_eq!(cfg.x509_super_user.as_deref(), Some("CN=admin"));
+        let err = Config::parse("a=b\nssl.protocol=SSLv3\n", "zoo.cfg").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("zoo.cfg:2: ssl.protocol: rustls does not offer"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -13,10 +13,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use corral_jute::frame::{self, LENGTH_PREFIX_BYTES};
+use corral_jute::Id;
 use corral_jute::{ConnectRequest, Decode, Reader, Request, RequestHeader};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
 
 use crate::fourlw;
@@ -29,16 +28,20 @@ use crate::watch::ConnId;
 /// Bytes the writer gathers into one socket write.
 const WRITE_BATCH_BYTES: usize = 256 * 1024;
 
-pub async fn serve(
-    stream: TcpStream,
+/// Serves one connection over its two halves: a plain socket's, or a TLS stream's after the
+/// handshake (`tls`: the ids it authenticated).
+pub async fn serve<R, W>(
+    (mut rd, mut wr): (R, W),
     peer: SocketAddr,
     conn: ConnId,
     core: mpsc::Sender<CoreMsg>,
     share: Arc<Share>,
     max_frame_bytes: usize,
-) {
-    let _ = stream.set_nodelay(true);
-    let (mut rd, mut wr) = stream.into_split();
+    tls: Option<Arc<[Id]>>,
+) where
+    R: AsyncRead + Unpin + Send,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
     let mut buf = Vec::with_capacity(READ_CHUNK_BYTES);
 
     let handshake = Duration::from_millis(HANDSHAKE_TIMEOUT_MS);
@@ -62,7 +65,7 @@ pub async fn serve(
     };
     buf.drain(..LENGTH_PREFIX_BYTES + len);
 
-    let (outbox, out_rx) = Outbox::new(conn, peer);
+    let (outbox, out_rx) = Outbox::new(conn, peer, tls);
     let outbox = outbox.with_share(share.clone());
     let permits = Arc::new(Semaphore::new(MAX_OUTSTANDING_PER_CONNECTION));
     let writer_done = Arc::new(Notify::new());
@@ -105,7 +108,7 @@ enum First {
 
 /// Reads until the first frame is whole, or its first four bytes name a four-letter word.
 async fn first_frame(
-    rd: &mut OwnedReadHalf,
+    rd: &mut (impl AsyncRead + Unpin),
     buf: &mut Vec<u8>,
     max_frame_bytes: usize,
 ) -> Result<First, String> {
@@ -126,15 +129,18 @@ async fn first_frame(
     }
 }
 
-async fn read_more(rd: &mut OwnedReadHalf, buf: &mut Vec<u8>) -> Result<usize, String> {
+async fn read_more(rd: &mut (impl AsyncRead + Unpin), buf: &mut Vec<u8>) -> Result<usize, String> {
     buf.reserve(READ_CHUNK_BYTES);
-    rd.read_buf(buf)
-        .await
-        .map_err(|e| format!("read error: {e}"))
+    match rd.read_buf(buf).await {
+        // A TLS client that closes its socket without close_notify (the Java client does)
+        // has closed the connection all the same.
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(0),
+        r => r.map_err(|e| format!("read error: {e}")),
+    }
 }
 
 async fn read_loop(
-    rd: &mut OwnedReadHalf,
+    rd: &mut (impl AsyncRead + Unpin),
     buf: &mut Vec<u8>,
     conn: ConnId,
     core: &mpsc::Sender<CoreMsg>,
@@ -203,7 +209,7 @@ fn decode_request(payload: &[u8]) -> Result<Decoded, String> {
 }
 
 async fn write_loop(
-    mut wr: OwnedWriteHalf,
+    mut wr: impl AsyncWrite + Unpin,
     mut out: OutboxReceiver,
     permits: Arc<Semaphore>,
     done: Arc<Notify>,
@@ -253,7 +259,7 @@ async fn write_loop(
 async fn four_letter(
     word: &'static str,
     peer: SocketAddr,
-    wr: &mut OwnedWriteHalf,
+    wr: &mut (impl AsyncWrite + Unpin),
     core: &mpsc::Sender<CoreMsg>,
 ) {
     let (tx, rx) = oneshot::channel();

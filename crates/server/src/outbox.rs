@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use corral_jute::Id;
 use tokio::sync::{mpsc, Notify};
 
 use crate::limits::MAX_OUTBOX_BYTES;
@@ -30,6 +31,9 @@ pub enum Outgoing {
 pub struct Outbox {
     pub conn: ConnId,
     pub peer: SocketAddr,
+    /// `Some` on the secure port: the ids its TLS handshake authenticated (`x509`, `super`),
+    /// none when the client sent no certificate.
+    pub tls: Option<Arc<[Id]>>,
     tx: mpsc::UnboundedSender<Outgoing>,
     queued_bytes: Arc<AtomicUsize>,
     /// Wakes the writer to drop the connection without flushing (a client that stopped
@@ -59,13 +63,14 @@ pub enum SendError {
 }
 
 impl Outbox {
-    pub fn new(conn: ConnId, peer: SocketAddr) -> (Outbox, OutboxReceiver) {
+    pub fn new(conn: ConnId, peer: SocketAddr, tls: Option<Arc<[Id]>>) -> (Outbox, OutboxReceiver) {
         let (tx, rx) = mpsc::unbounded_channel();
         let queued_bytes = Arc::new(AtomicUsize::new(0));
         let abort = Arc::new(Notify::new());
         let outbox = Outbox {
             conn,
             peer,
+            tls,
             tx,
             queued_bytes: queued_bytes.clone(),
             abort: abort.clone(),

@@ -80,6 +80,8 @@ pub enum StartError {
     },
     #[error("ensemble configuration: {0}")]
     Ensemble(String),
+    #[error("TLS: {0}")]
+    Tls(String),
 }
 
 /// A recovered, running core and log.

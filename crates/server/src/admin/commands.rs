@@ -67,8 +67,8 @@ impl Core {
             "server_stats" => self.server_stats(),
             "stats" => {
                 let mut f = self.server_stats();
-                f.push(field("connections", self.connections(false)));
-                f.push(field("secure_connections", Json::Arr(vec![])));
+                f.push(field("connections", self.connections(false, false)));
+                f.push(field("secure_connections", self.connections(false, true)));
                 f
             }
             "monitor" if !self.serving() => return Err(NOT_SERVING),
@@ -93,8 +93,8 @@ impl Core {
                 .collect(),
             "system_properties" => system_properties(),
             "connections" => vec![
-                field("connections", self.connections(true)),
-                field("secure_connections", Json::Arr(vec![])),
+                field("connections", self.connections(true, false)),
+                field("secure_connections", self.connections(true, true)),
             ],
             "connection_stat_reset" => {
                 self.reset_connection_stats();
@@ -215,8 +215,15 @@ impl Core {
 
     /// ZooKeeper's `ServerCnxn.getConnectionInfo`, one object per connection: `stats` gives
     /// the brief form, `connections` the full one with the session's figures.
-    fn connections(&self, full: bool) -> Json {
-        let mut conns: Vec<_> = self.registry.conns.values().collect();
+    /// `secure`: the secure port's connections, else the plain port's (ZooKeeper lists its two
+    /// connection factories apart).
+    fn connections(&self, full: bool, secure: bool) -> Json {
+        let mut conns: Vec<_> = self
+            .registry
+            .conns
+            .values()
+            .filter(|c| c.outbox.tls.is_some() == secure)
+            .collect();
         conns.sort_by_key(|c| c.connected_at);
         let list = conns
             .into_iter()

@@ -161,7 +161,8 @@ impl Core {
         let (data_size, log_size) = self.dir_sizes();
         let mut s = String::new();
         let _ = writeln!(s, "clientPort={}", cfg.client_port);
-        let _ = writeln!(s, "secureClientPort=-1");
+        let secure = cfg.secure_client_port.map_or(-1, i32::from);
+        let _ = writeln!(s, "secureClientPort={secure}");
         let _ = writeln!(s, "dataDir={}", cfg.data_dir.display());
         let _ = writeln!(s, "dataDirSize={data_size}");
         let _ = writeln!(s, "dataLogDir={}", cfg.data_log_dir.display());

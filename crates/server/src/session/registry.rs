@@ -20,7 +20,7 @@ use crate::watch::ConnId;
 
 pub struct Conn {
     pub outbox: Outbox,
-    /// `ip:<addr>` and whatever `addAuth` added.
+    /// `ip:<addr>`, what the TLS handshake authenticated, and whatever `addAuth` added.
     /// Shared so that a read can hold it without copying while the core works.
     pub auth: Arc<Vec<Id>>,
     pub session: Option<i64>,
@@ -35,9 +35,11 @@ pub struct Conn {
 impl Conn {
     pub fn new(outbox: Outbox) -> Conn {
         let ip = outbox.peer.ip().to_string();
+        let mut auth = vec![Id::new("ip", &ip)];
+        auth.extend(outbox.tls.iter().flat_map(|ids| ids.iter().cloned()));
         Conn {
             outbox,
-            auth: Arc::new(vec![Id::new("ip", &ip)]),
+            auth: Arc::new(auth),
             session: None,
             received: 0,
             sent: 0,
