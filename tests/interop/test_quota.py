@@ -128,7 +128,8 @@ def test_quota_matches_zookeeper(start_server, enforce):
 
 
 def test_refusals_are_counted_per_namespace(start_server):
-    """`quota_exceeded_error_per_namespace` in /metrics (corral's Prometheus endpoint)."""
+    """`quota_exceeded_error_per_namespace` and the quota gauge sets in /metrics (corral's
+    Prometheus endpoint)."""
     import urllib.request
     from kazoo.exceptions import QuotaExceededError
     port = servers.free_port()
@@ -149,4 +150,11 @@ def test_refusals_are_counted_per_namespace(start_server):
         zk.close()
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
         page = r.read().decode()
-    assert 'quota_exceeded_error_per_namespace{key="m",} 2.0' in page.splitlines()
+    lines = page.splitlines()
+    assert 'quota_exceeded_error_per_namespace{key="m",} 2.0' in lines
+    # The gauges read the quota nodes: /m and /m/a counted, no byte limit (-1).
+    for row in ('quota_count_limit_per_namespace{key="m",} 2.0',
+                'quota_bytes_limit_per_namespace{key="m",} -1.0',
+                'quota_count_usage_per_namespace{key="m",} 2.0',
+                'quota_bytes_usage_per_namespace{key="m",} 0.0'):
+        assert row in lines, [x for x in lines if "quota" in x]

@@ -237,6 +237,47 @@ impl DataTree {
         }
     }
 
+    /// `QuotaMetricsUtils`: per top namespace, the sums of the limits (a hard limit where set,
+    /// else the soft one) and of the usage, over the limit and stats leaves under
+    /// `/zookeeper/quota`: `[count limit, bytes limit, count usage, bytes usage]`.
+    pub fn quota_per_namespace(&self) -> [BTreeMap<String, i64>; 4] {
+        let mut sums: [BTreeMap<String, i64>; 4] = Default::default();
+        let mut stack = vec![QUOTA_ROOT.to_string()];
+        while let Some(path) = stack.pop() {
+            let Some(node) = self.nodes.get(&path) else {
+                continue;
+            };
+            if !node.children().is_empty() {
+                stack.extend(node.children().iter().map(|c| format!("{path}/{c}")));
+                continue;
+            }
+            let (is_limit, is_stat) = (
+                quota_node_target(&path, LIMIT_NODE),
+                quota_node_target(&path, STAT_NODE),
+            );
+            let Some(real) = is_limit.or(is_stat) else {
+                continue;
+            };
+            let (Some(ns), Some(data)) = (top_namespace(real), node.data()) else {
+                continue;
+            };
+            let t = StatsTrack::parse(data);
+            let hard_or_soft = |hard: i64, soft: i64| if hard > -1 { hard } else { soft };
+            let figures = if is_limit.is_some() {
+                [
+                    (0, hard_or_soft(t.count_hard_limit(), t.count())),
+                    (1, hard_or_soft(t.byte_hard_limit(), t.bytes())),
+                ]
+            } else {
+                [(2, t.count()), (3, t.bytes())]
+            };
+            for (i, v) in figures {
+                *sums[i].entry(ns.to_string()).or_insert(0) += v;
+            }
+        }
+        sums
+    }
+
     /// `ZooKeeperServer.checkQuota` for a write at `path` that adds `count_diff` nodes and
     /// `bytes_diff` bytes: `Err` with the note when a hard limit would be passed; soft limits
     /// passed are pushed to `notes` and the write goes on. Nothing is checked unless

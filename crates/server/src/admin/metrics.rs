@@ -36,9 +36,12 @@ pub fn render(metrics: &[Metric]) -> String {
                     );
                 }
             }
-            Metric::EmptySet(name, kind) => head(&mut out, name, name, kind),
-            Metric::CounterSet(name, members) => {
-                head(&mut out, name, name, "counter");
+            Metric::LabelledSet {
+                name,
+                kind,
+                members,
+            } => {
+                head(&mut out, name, name, kind);
                 for (key, n) in members {
                     let _ = writeln!(out, "{name}{{key=\"{}\",}} {n}.0", escape(key));
                 }

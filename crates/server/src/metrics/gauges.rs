@@ -14,6 +14,15 @@ impl Core {
     pub(crate) fn all_metrics(&self) -> Vec<Metric> {
         let mut all = self.gauges();
         all.extend(self.metrics.snapshot());
+        // ZooKeeper's quota gauge sets, from the quota nodes as they are now.
+        let quota = self.tree.quota_per_namespace();
+        for m in &mut all {
+            if let Metric::LabelledSet { name, members, .. } = m {
+                if let Some(i) = super::GAUGE_SETS.iter().position(|g| g == name) {
+                    *members = quota[i].iter().map(|(k, v)| (k.clone(), *v)).collect();
+                }
+            }
+        }
         all
     }
 

@@ -162,8 +162,8 @@ pub const SUMMARY_SETS: [(&str, Detail); 5] = [
     ("learner_handler_qp_time_ms", Detail::Advanced),
     ("ack_latency", Detail::Advanced),
 ];
-/// ZooKeeper's gauge sets (quota limits and usage per namespace, `key` label). corral has
-/// quota nodes but does not export these: they are declared and carry no series.
+/// ZooKeeper's gauge sets (quota limits and usage per namespace, `key` label), in the order
+/// of `DataTree::quota_per_namespace`'s figures.
 pub const GAUGE_SETS: [&str; 4] = [
     "quota_count_limit_per_namespace",
     "quota_bytes_limit_per_namespace",
@@ -259,10 +259,13 @@ pub enum Metric {
     },
     Summary(&'static str, Detail, Summary),
     SummarySet(&'static str, Detail, Vec<(String, Summary)>),
-    /// A gauge set declared with no series (`GAUGE_SETS`).
-    EmptySet(&'static str, &'static str),
-    /// A counter set: one total per `key` (Prometheus only, as ZooKeeper's `mntr` omits it).
-    CounterSet(&'static str, Vec<(String, u64)>),
+    /// A gauge or counter set: one value per `key` (Prometheus only; `mntr` leaves sets
+    /// out). The quota gauge sets are filled in by the core, which has the tree.
+    LabelledSet {
+        name: &'static str,
+        kind: &'static str,
+        members: Vec<(String, i64)>,
+    },
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -384,12 +387,20 @@ impl ServerMetrics {
                 .collect();
             out.push(Metric::SummarySet(name, *detail, members));
         }
-        out.extend(GAUGE_SETS.iter().map(|n| Metric::EmptySet(n, "gauge")));
+        out.extend(GAUGE_SETS.iter().map(|name| Metric::LabelledSet {
+            name,
+            kind: "gauge",
+            members: Vec::new(),
+        }));
         let quota = lock(&self.quota_exceeded)
             .iter()
-            .map(|(k, n)| (k.clone(), *n))
+            .map(|(k, n)| (k.clone(), *n as i64))
             .collect();
-        out.push(Metric::CounterSet(QUOTA_EXCEEDED_SET, quota));
+        out.push(Metric::LabelledSet {
+            name: QUOTA_EXCEEDED_SET,
+            kind: "counter",
+            members: quota,
+        });
         out
     }
 }
@@ -434,7 +445,7 @@ pub fn mntr_rows(metrics: &[Metric]) -> Vec<(String, String)> {
                     summary(&mut rows, &format!("{key}_{name}"), *detail, s);
                 }
             }
-            Metric::EmptySet(..) | Metric::CounterSet(..) => {}
+            Metric::LabelledSet { .. } => {}
         }
     }
     rows
