@@ -244,7 +244,7 @@ impl DataTree {
         let mut sums: [BTreeMap<String, i64>; 4] = Default::default();
         let mut stack = vec![QUOTA_ROOT.to_string()];
         while let Some(path) = stack.pop() {
-            let Some(node) = self.nodes.get(&path) else {
+            let Some(node) = self.nodes.get(path.as_str()) else {
                 continue;
             };
             if !node.children().is_empty() {
