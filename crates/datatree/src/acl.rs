@@ -351,11 +351,15 @@ mod tests {
         assert!(!check_acl(&bob, perms::READ, &[Id::new("sasl", "eve")]));
         assert!(check_acl(&bob, perms::READ, &[Id::new("sasl", "super")]));
         assert!(!check_acl(&bob, perms::READ, &[Id::new("digest", "bob")]));
-        let unknown = vec![acl(perms::ALL, "x509", "CN=bob")];
+        let cert = vec![acl(perms::ALL, "x509", "CN=bob")];
+        assert!(check_acl(&cert, perms::READ, &[Id::new("x509", "CN=bob")]));
+        assert!(!check_acl(&cert, perms::READ, &[Id::new("x509", "CN=eve")]));
+        // A scheme no provider registers matches nobody, even the same id.
+        let unknown = vec![acl(perms::ALL, "kerberos", "bob")];
         assert!(!check_acl(
             &unknown,
             perms::READ,
-            &[Id::new("x509", "CN=bob")]
+            &[Id::new("kerberos", "bob")]
         ));
     }
 
