@@ -1,11 +1,14 @@
 """TLS between ensemble members (`sslQuorum=true`, the `ssl.quorum.*` keys), mutual as in
 ZooKeeper: a TLS ensemble forms, replicates and survives a leader's kill; a member whose
 certificate comes from another CA, or that speaks plaintext, cannot join while the others
-serve; the peer port presents each member's own certificate and refuses plaintext.
+serve; the peer port presents each member's own certificate and refuses plaintext; with
+`sslQuorumReloadCertFiles=true` renewed key stores are used by new peer connections, on both
+sides, without a restart.
 
 Member certificates carry IP:127.0.0.1 as a subject alternative name: host names are verified
 (`ssl.quorum.hostnameVerification` defaults to true)."""
 
+import os
 import shutil
 import socket
 import ssl
@@ -198,3 +201,47 @@ def test_members_with_a_foreign_or_no_certificate_cannot_join(ensembles, certs):
     holds_for(lambda: c.mode() is None, KEPT_OUT_S, "a plaintext member 3 does not serve")
     put(b, "/still-two", b"")
     assert synced_get(a, "/still-two") == b""
+
+
+def replace_file(path, source):
+    """Puts `source`'s contents at `path` as a renewal would: a new file renamed over it."""
+    with open(source, "rb") as f:
+        data = f.read()
+    with open(path + ".new", "wb") as f:
+        f.write(data)
+    os.replace(path + ".new", path)
+
+
+def test_renewed_key_stores_are_used_without_a_restart(ensembles, certs, tmp_path):
+    for sid in (1, 2, 3):
+        certs.issue(f"member{sid}-renewed", f"/O=corral/CN=member{sid}-renewed")
+        shutil.copy(certs.path(f"member{sid}.pem"), tmp_path / f"live-member{sid}.pem")
+    cfg = quorum_cfg(certs, sslQuorumReloadCertFiles="true")
+    cfg["ssl.quorum.keyStore.location"] = lambda m: str(tmp_path / f"live-member{m.id}.pem")
+    ens = ensembles(cfg).start(FORM_TIMEOUT_S)
+    leader = ens.leader(FAILOVER_S)
+    for m in ens.members:
+        assert common_name(peer_certificate(m, certs, "member1")) == f"member{m.id}"
+
+    for m in ens.members:
+        replace_file(str(tmp_path / f"live-member{m.id}.pem"),
+                     certs.path(f"member{m.id}-renewed.pem"))
+    # The listening side: a new connection gets the renewed certificate.
+    for m in ens.members:
+        assert common_name(peer_certificate(m, certs, "member1")) == f"member{m.id}-renewed"
+        wait_for(lambda m=m: "reloaded the certificate in" in m.log(), REFUSED_TIMEOUT_S,
+                 f"member {m.id} logs the reload")
+
+    # The dialling side: a restarted follower is dialled again by the leader, which has not
+    # restarted, and sees the leader's renewed certificate.
+    follower = next(m for m in ens.members if m is not leader)
+    follower.kill()
+    follower.restart()
+    ens.leader(FAILOVER_S)
+    presented = f"certificate CN=member{leader.id}-renewed,O=corral (serial"
+    wait_for(lambda: presented in follower.log(), FAILOVER_S,
+             "the leader dials with its renewed certificate")
+    put(leader, "/after-renewal", b"renewed")
+    others = [m for m in ens.members if m is not leader]
+    for m in others:
+        assert synced_get(m, "/after-renewal") == b"renewed"

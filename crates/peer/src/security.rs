@@ -7,6 +7,7 @@
 //! that fails ends the connection before a single frame is read.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,6 +35,9 @@ pub struct TlsConfigs {
     pub server: Arc<ServerConfig>,
     /// For dialling; should present this member's certificate.
     pub client: Arc<ClientConfig>,
+    /// How the listener's log names a dialling member's certificate (DER), e.g. its subject
+    /// and serial: that tells which certificate a member uses after a renewal.
+    pub describe: fn(&[u8]) -> String,
 }
 
 /// A byte stream either way: the plain case stays a bare `TcpStream`.
@@ -53,21 +57,34 @@ impl Security {
             Security::Tls(tls) => {
                 let name = server_name(addr)?;
                 let connector = TlsConnector::from(tls.client.clone());
-                handshake(connector.connect(name, stream)).await
+                Ok(split(handshake(connector.connect(name, stream)).await?))
             }
         }
     }
 
-    /// The listening side's handshake with a connection just accepted.
+    /// The listening side's handshake with a connection just accepted from `from`.
     pub(crate) async fn accept(
         &self,
         stream: TcpStream,
+        from: SocketAddr,
     ) -> Result<(BoxedRead, BoxedWrite), String> {
         match self {
             Security::Plain => Ok(plain(stream)),
             Security::Tls(tls) => {
                 let acceptor = TlsAcceptor::from(tls.server.clone());
-                handshake(acceptor.accept(stream)).await
+                let stream = handshake(acceptor.accept(stream)).await?;
+                if let Some(leaf) = stream
+                    .get_ref()
+                    .1
+                    .peer_certificates()
+                    .and_then(|c| c.first())
+                {
+                    tracing::info!(
+                        "peer connection from {from}: certificate {}",
+                        (tls.describe)(leaf)
+                    );
+                }
+                Ok(split(stream))
             }
         }
     }
@@ -79,18 +96,19 @@ fn plain(stream: TcpStream) -> (BoxedRead, BoxedWrite) {
 }
 
 /// Runs a handshake within [`HANDSHAKE_TIMEOUT`].
-async fn handshake<S>(
-    handshake: impl Future<Output = std::io::Result<S>>,
-) -> Result<(BoxedRead, BoxedWrite), String>
+async fn handshake<S>(handshake: impl Future<Output = std::io::Result<S>>) -> Result<S, String> {
+    tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake)
+        .await
+        .map_err(|_| "no TLS handshake in time".to_string())?
+        .map_err(|e| format!("TLS handshake failed: {e}"))
+}
+
+fn split<S>(tls: S) -> (BoxedRead, BoxedWrite)
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
-    let tls = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake)
-        .await
-        .map_err(|_| "no TLS handshake in time".to_string())?
-        .map_err(|e| format!("TLS handshake failed: {e}"))?;
     let (rd, wr) = tokio::io::split(tls);
-    Ok((Box::new(rd), Box::new(wr)))
+    (Box::new(rd), Box::new(wr))
 }
 
 /// The host of `host:port` (`[v6]:port` too) as rustls names it: an IP address or a DNS

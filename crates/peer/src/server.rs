@@ -56,7 +56,7 @@ pub async fn serve(
         let cluster = cluster.clone();
         let security = security.clone();
         tokio::spawn(async move {
-            let halves = match security.accept(stream).await {
+            let halves = match security.accept(stream, addr).await {
                 Ok(halves) => halves,
                 Err(why) => {
                     tracing::warn!("peer connection from {addr} refused: {why}");

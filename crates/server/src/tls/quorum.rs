@@ -29,6 +29,7 @@ pub fn security(cfg: &Config) -> Result<Security, String> {
     Ok(Security::Tls(Arc::new(TlsConfigs {
         server: server_config(&cfg.quorum_tls, KEYS, reload)?,
         client: client_config(&cfg.quorum_tls, reload)?,
+        describe: super::x509::describe,
     })))
 }
 
