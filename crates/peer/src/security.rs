@@ -57,7 +57,10 @@ impl Security {
             Security::Tls(tls) => {
                 let name = server_name(addr)?;
                 let connector = TlsConnector::from(tls.client.clone());
-                Ok(split(handshake(connector.connect(name, stream)).await?))
+                let stream = handshake(connector.connect(name, stream))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(split(stream))
             }
         }
     }
@@ -67,7 +70,7 @@ impl Security {
         &self,
         stream: TcpStream,
         from: SocketAddr,
-    ) -> Result<(BoxedRead, BoxedWrite), String> {
+    ) -> Result<(BoxedRead, BoxedWrite), HandshakeError> {
         match self {
             Security::Plain => Ok(plain(stream)),
             Security::Tls(tls) => {
@@ -95,12 +98,29 @@ fn plain(stream: TcpStream) -> (BoxedRead, BoxedWrite) {
     (Box::new(rd), Box::new(wr))
 }
 
+/// Why a connection ended before its TLS handshake completed.
+#[derive(Debug, thiserror::Error)]
+pub enum HandshakeError {
+    /// Closed before a single byte: a member that gave up waiting (a start-up question
+    /// asked while this member was still starting), not an intruder.
+    #[error("closed before the TLS handshake")]
+    Closed,
+    #[error("no TLS handshake within {HANDSHAKE_TIMEOUT:?}")]
+    TimedOut,
+    #[error("TLS handshake failed: {0}")]
+    Failed(std::io::Error),
+}
+
 /// Runs a handshake within [`HANDSHAKE_TIMEOUT`].
-async fn handshake<S>(handshake: impl Future<Output = std::io::Result<S>>) -> Result<S, String> {
-    tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake)
-        .await
-        .map_err(|_| "no TLS handshake in time".to_string())?
-        .map_err(|e| format!("TLS handshake failed: {e}"))
+async fn handshake<S>(
+    handshake: impl Future<Output = std::io::Result<S>>,
+) -> Result<S, HandshakeError> {
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
+        Err(_) => Err(HandshakeError::TimedOut),
+        Ok(Ok(stream)) => Ok(stream),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(HandshakeError::Closed),
+        Ok(Err(e)) => Err(HandshakeError::Failed(e)),
+    }
 }
 
 fn split<S>(tls: S) -> (BoxedRead, BoxedWrite)

@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 use crate::frame::{self, Frame, Kind, PROTOCOL_VERSION};
-use crate::security::{BoxedRead, BoxedWrite, Security};
+use crate::security::{BoxedRead, BoxedWrite, HandshakeError, Security};
 
 /// The rest of a request's work, awaited off the connection's read loop.
 pub type Pending = Pin<Box<dyn Future<Output = Result<Vec<u8>, String>> + Send>>;
@@ -58,6 +58,10 @@ pub async fn serve(
         tokio::spawn(async move {
             let halves = match security.accept(stream, addr).await {
                 Ok(halves) => halves,
+                Err(why @ HandshakeError::Closed) => {
+                    tracing::debug!("peer connection from {addr}: {why}");
+                    return;
+                }
                 Err(why) => {
                     tracing::warn!("peer connection from {addr} refused: {why}");
                     return;
