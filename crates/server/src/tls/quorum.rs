@@ -57,3 +57,24 @@ pub fn client_config(s: &TlsSettings, reload: bool) -> Result<Arc<ClientConfig>,
         .with_client_cert_resolver(Arc::new(cert));
     Ok(Arc::new(config))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plaintext_unless_asked_and_missing_stores_are_named() {
+        let mut cfg = Config::default();
+        assert!(matches!(security(&cfg), Ok(Security::Plain)));
+        cfg.ssl_quorum = true;
+        let err = security(&cfg).unwrap_err();
+        assert!(err.contains("ssl.quorum.keyStore.location"), "{err}");
+        cfg.quorum_tls.key_store = Some(super::super::settings::Store {
+            location: "/nonexistent/member.pem".into(),
+            kind: super::super::settings::StoreType::Pem,
+            password: String::new(),
+        });
+        let err = security(&cfg).unwrap_err();
+        assert!(err.contains("ssl.quorum.trustStore.location"), "{err}");
+    }
+}
