@@ -58,16 +58,11 @@ impl Tls {
         let builder = ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(|e| TlsError(e.to_string()))?;
-        let verifier = WebPkiServerVerifier::builder_with_provider(roots, provider)
-            .build()
+        let verifier = server_verifier(roots, provider, verify_hostname)
             .map_err(|e| TlsError(e.to_string()))?;
-        let builder = if verify_hostname {
-            builder.with_webpki_verifier(verifier)
-        } else {
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(AnyName(verifier)))
-        };
+        let builder = builder
+            .dangerous()
+            .with_custom_certificate_verifier(verifier);
         let config = match identity {
             None => builder.with_no_client_auth(),
             Some((cert, key)) => builder
@@ -119,7 +114,23 @@ fn private_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
         })
 }
 
-/// The WebPKI checks without the host name's (`ssl.hostnameVerification=false`).
+/// WebPKI's checks of a server's certificate against `roots`; with `verify_hostname` false
+/// (`ssl.hostnameVerification=false`), all but the host name's. Also used by the server for
+/// its peer connections (`sslQuorum`).
+pub fn server_verifier(
+    roots: Arc<RootCertStore>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+    verify_hostname: bool,
+) -> Result<Arc<dyn ServerCertVerifier>, rustls::client::VerifierBuilderError> {
+    let verifier = WebPkiServerVerifier::builder_with_provider(roots, provider).build()?;
+    Ok(match verify_hostname {
+        true => verifier,
+        false => Arc::new(AnyName(verifier)),
+    })
+}
+
+/// The WebPKI checks without the host name's. webpki checks the name after the chain, so a
+/// name error means the chain was good.
 #[derive(Debug)]
 struct AnyName(Arc<WebPkiServerVerifier>);
 

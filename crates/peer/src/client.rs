@@ -11,6 +11,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::frame::{self, Frame, Hello, Kind, PROTOCOL_VERSION};
+use crate::security::Security;
 
 /// How long dialling a member may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -47,6 +48,7 @@ struct Inner {
     cluster: String,
     me: u64,
     addr: String,
+    security: Security,
     live: tokio::sync::Mutex<Option<Live>>,
     next_id: std::sync::atomic::AtomicU64,
 }
@@ -75,12 +77,13 @@ impl Reply {
 }
 
 impl PeerClient {
-    pub fn new(cluster: &str, me: u64, addr: &str) -> PeerClient {
+    pub fn new(cluster: &str, me: u64, addr: &str, security: Security) -> PeerClient {
         PeerClient {
             inner: Arc::new(Inner {
                 cluster: cluster.to_string(),
                 me,
                 addr: addr.to_string(),
+                security,
                 live: tokio::sync::Mutex::new(None),
                 next_id: std::sync::atomic::AtomicU64::new(1),
             }),
@@ -144,7 +147,12 @@ impl PeerClient {
             .map_err(|_| unreachable("connect timed out".into()))?
             .map_err(|e| unreachable(e.to_string()))?;
         let _ = stream.set_nodelay(true);
-        let (mut rd, mut wr) = stream.into_split();
+        let (mut rd, mut wr) = self
+            .inner
+            .security
+            .connect(stream, &addr)
+            .await
+            .map_err(unreachable)?;
         let hello = Frame::Hello(Hello {
             cluster: self.inner.cluster.clone(),
             from: self.inner.me,
@@ -175,12 +183,17 @@ impl PeerClient {
                             let _ = w.send(result);
                         }
                     }
-                    Ok(Some(other)) => break format!("unexpected frame {other:?}"),
-                    Ok(None) => break "closed by the peer".to_string(),
-                    Err(e) => break e.to_string(),
+                    Ok(Some(other)) => break Some(format!("unexpected frame {other:?}")),
+                    Ok(None) => break None,
+                    Err(e) => break Some(e.to_string()),
                 }
             };
-            tracing::debug!("peer connection to {reader_addr} ended: {why}");
+            match why {
+                // A refused certificate shows here under TLS 1.3: the dialler's handshake
+                // ends before the listener has checked its certificate.
+                Some(why) => tracing::warn!("peer connection to {reader_addr} failed: {why}"),
+                None => tracing::debug!("peer connection to {reader_addr} closed by the peer"),
+            }
             reader_broken.store(true, std::sync::atomic::Ordering::Release);
             // Dropping the senders fails every request still waiting.
             reader_waiters.lock().expect("not poisoned").clear();

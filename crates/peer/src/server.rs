@@ -10,10 +10,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 use crate::frame::{self, Frame, Kind, PROTOCOL_VERSION};
+use crate::security::{BoxedRead, BoxedWrite, HandshakeError, Security};
 
 /// The rest of a request's work, awaited off the connection's read loop.
 pub type Pending = Pin<Box<dyn Future<Output = Result<Vec<u8>, String>> + Send>>;
@@ -32,8 +33,14 @@ pub trait Handler: Send + Sync + 'static {
     fn closed(&self, _from: u64) {}
 }
 
-/// Accepts peer connections until the listener fails.
-pub async fn serve(listener: TcpListener, cluster: String, handler: Arc<dyn Handler>) {
+/// Accepts peer connections until the listener fails; with TLS, only those whose handshake
+/// succeeds (a refused one is logged with the address it came from).
+pub async fn serve(
+    listener: TcpListener,
+    cluster: String,
+    handler: Arc<dyn Handler>,
+    security: Security,
+) {
     loop {
         let (stream, addr) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -47,8 +54,20 @@ pub async fn serve(listener: TcpListener, cluster: String, handler: Arc<dyn Hand
         let _ = stream.set_nodelay(true);
         let handler = handler.clone();
         let cluster = cluster.clone();
+        let security = security.clone();
         tokio::spawn(async move {
-            if let Err(why) = connection(stream, &cluster, handler).await {
+            let halves = match security.accept(stream, addr).await {
+                Ok(halves) => halves,
+                Err(why @ HandshakeError::Closed) => {
+                    tracing::debug!("peer connection from {addr}: {why}");
+                    return;
+                }
+                Err(why) => {
+                    tracing::warn!("peer connection from {addr} refused: {why}");
+                    return;
+                }
+            };
+            if let Err(why) = connection(halves, &cluster, handler).await {
                 tracing::info!("peer connection from {addr} closed: {why}");
             }
         });
@@ -56,11 +75,10 @@ pub async fn serve(listener: TcpListener, cluster: String, handler: Arc<dyn Hand
 }
 
 async fn connection(
-    stream: TcpStream,
+    (mut rd, mut wr): (BoxedRead, BoxedWrite),
     cluster: &str,
     handler: Arc<dyn Handler>,
 ) -> Result<(), String> {
-    let (mut rd, mut wr) = stream.into_split();
     let from = match frame::read(&mut rd).await.map_err(|e| e.to_string())? {
         Some(Frame::Hello(h)) if h.cluster == cluster && h.version == PROTOCOL_VERSION => h.from,
         Some(Frame::Hello(h)) => {

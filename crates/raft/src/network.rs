@@ -67,6 +67,7 @@ impl RaftNetwork<TypeConfig> for NoPeers {
 pub struct PeerNetwork {
     pub cluster: String,
     pub me: NodeId,
+    pub security: corral_peer::Security,
 }
 
 /// One target member.
@@ -89,7 +90,12 @@ impl RaftNetworkFactory<TypeConfig> for PeerNetwork {
     async fn new_client(&mut self, target: NodeId, node: &CorralNode) -> PeerTarget {
         PeerTarget {
             target,
-            client: corral_peer::PeerClient::new(&self.cluster, self.me, &node.peer_addr),
+            client: corral_peer::PeerClient::new(
+                &self.cluster,
+                self.me,
+                &node.peer_addr,
+                self.security.clone(),
+            ),
             reachable: true,
         }
     }

@@ -51,6 +51,8 @@ pub struct NodeConfig {
 pub struct EnsembleConfig {
     /// Peers refuse connections that name another cluster.
     pub cluster: String,
+    /// Plaintext or TLS between members (`sslQuorum`).
+    pub security: corral_peer::Security,
     /// Participants (`server.N=…[:participant]`): they vote.
     pub voters: BTreeMap<NodeId, CorralNode>,
     /// Observers (`server.N=…:observer`): Raft learners, added by the first leader.
@@ -155,6 +157,7 @@ impl RaftNode {
                 let network = PeerNetwork {
                     cluster: ensemble.cluster.clone(),
                     me: cfg.id,
+                    security: ensemble.security.clone(),
                 };
                 let rank = ensemble.voters.keys().position(|&id| id == cfg.id);
                 Raft::new(cfg.id, raft_config(Some(rank))?, network, log, sm).await
@@ -425,7 +428,12 @@ async fn group_formation(me: NodeId, ensemble: &EnsembleConfig) -> Formation {
         .chain(ensemble.learners.iter())
         .filter(|(id, _)| **id != me)
         .map(|(_, node)| {
-            let client = corral_peer::PeerClient::new(&ensemble.cluster, me, &node.peer_addr);
+            let client = corral_peer::PeerClient::new(
+                &ensemble.cluster,
+                me,
+                &node.peer_addr,
+                ensemble.security.clone(),
+            );
             tokio::spawn(async move {
                 let answer = client
                     .call(corral_peer::Kind::Initialized, vec![], FORMED_ASK_TIMEOUT)

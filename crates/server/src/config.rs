@@ -122,8 +122,7 @@ pub struct Config {
     pub plain_client_port: bool,
     /// The `ssl.*` keys: the secure client port's TLS.
     pub client_tls: TlsSettings,
-    /// `sslQuorum` and the `ssl.quorum.*` keys: TLS between members. The keys are read and
-    /// checked; `sslQuorum=true` is refused until the peer port speaks TLS.
+    /// `sslQuorum` and the `ssl.quorum.*` keys: mutual TLS between members (`tls::quorum`).
     pub ssl_quorum: bool,
     pub quorum_tls: TlsSettings,
     /// `sslQuorumReloadCertFiles`: re-read the quorum key store when the file changes.
@@ -250,10 +249,6 @@ impl Config {
                 }
                 "sslQuorum" => {
                     cfg.ssl_quorum = boolean(value).map_err(bad)?;
-                    // Refused rather than ignored: members would talk in plaintext.
-                    if cfg.ssl_quorum {
-                        return Err(bad("TLS between members is not supported yet".into()));
-                    }
                 }
                 "sslQuorumReloadCertFiles" => {
                     cfg.ssl_quorum_reload_cert_files = boolean(value).map_err(bad)?
@@ -573,7 +568,11 @@ mod tests {
             PathBuf::from("/k/s.pem")
         );
         assert!(!cfg.ssl_quorum);
-        assert!(Config::parse("sslQuorum=true\n", "zoo.cfg").is_err());
+        assert!(
+            Config::parse("sslQuorum=true\n", "zoo.cfg")
+                .unwrap()
+                .ssl_quorum
+        );
         assert_eq!(cfg.x509_super_user.as_deref(), Some("CN=admin"));
         let err = Config::parse("a=b\nssl.protocol=SSLv3\n", "zoo.cfg").unwrap_err();
         assert!(

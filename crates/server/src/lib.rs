@@ -85,7 +85,7 @@ impl Server {
         // A TLS setting that cannot work stops start-up before anything is recovered.
         let tls = match cfg.secure_client_port {
             Some(_) => Some(
-                tls::acceptor::server_config(&cfg.client_tls, false)
+                tls::acceptor::server_config(&cfg.client_tls, "ssl.", false)
                     .map_err(|why| StartError::Tls(format!("secureClientPort: {why}")))?,
             ),
             None => None,

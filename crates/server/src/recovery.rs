@@ -162,6 +162,9 @@ pub async fn start(cfg: Arc<Config>) -> Result<Started, StartError> {
         }
     });
     let client_addr = SocketAddr::new(cfg.client_port_address, cfg.client_port).to_string();
+    // A quorum TLS setting that cannot work stops start-up before Raft starts.
+    let security = crate::tls::quorum::security(&cfg)
+        .map_err(|why| StartError::Tls(format!("sslQuorum: {why}")))?;
     let (id, node, raft_ensemble) = match &ensemble {
         None => (
             STANDALONE_ID,
@@ -178,6 +181,7 @@ pub async fn start(cfg: Arc<Config>) -> Result<Started, StartError> {
             };
             let raft_ensemble = EnsembleConfig {
                 cluster: CLUSTER.to_string(),
+                security: security.clone(),
                 voters: e.voters().map(|m| (m.id, node_of(m))).collect(),
                 learners: e
                     .members
@@ -212,7 +216,9 @@ pub async fn start(cfg: Arc<Config>) -> Result<Started, StartError> {
     let replay = Instant::now();
     let node = RaftNode::start(node_cfg, recovered, events_tx).await?;
     let (failed_tx, log_failed) = oneshot::channel();
-    let peers = ensemble.as_ref().map(|e| Peers::new(e.my_id));
+    let peers = ensemble
+        .as_ref()
+        .map(|e| Peers::new(e.my_id, security.clone()));
     let submitter = Submitter {
         node: node.clone(),
         queue: queue_rx,
@@ -238,7 +244,12 @@ pub async fn start(cfg: Arc<Config>) -> Result<Started, StartError> {
                 core: inbox.clone(),
                 contact: contact.clone(),
             });
-            tokio::spawn(corral_peer::serve(listener, CLUSTER.to_string(), handler));
+            tokio::spawn(corral_peer::serve(
+                listener,
+                CLUSTER.to_string(),
+                handler,
+                security,
+            ));
             tokio::spawn(touch::run(node.clone(), peers.clone(), touch_rx));
             tokio::spawn(reconfig::run(
                 node.clone(),

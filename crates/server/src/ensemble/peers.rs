@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use corral_peer::PeerClient;
+use corral_peer::{PeerClient, Security};
 
 /// The cluster name in every peer hello.
 pub const CLUSTER: &str = "corral";
@@ -11,13 +11,15 @@ pub const CLUSTER: &str = "corral";
 #[derive(Clone)]
 pub struct Peers {
     me: u64,
+    security: Security,
     clients: Arc<Mutex<HashMap<(u64, String), PeerClient>>>,
 }
 
 impl Peers {
-    pub fn new(me: u64) -> Peers {
+    pub fn new(me: u64, security: Security) -> Peers {
         Peers {
             me,
+            security,
             clients: Arc::default(),
         }
     }
@@ -27,7 +29,7 @@ impl Peers {
         let mut clients = self.clients.lock().expect("not poisoned");
         clients
             .entry((id, addr.to_string()))
-            .or_insert_with(|| PeerClient::new(CLUSTER, self.me, addr))
+            .or_insert_with(|| PeerClient::new(CLUSTER, self.me, addr, self.security.clone()))
             .clone()
     }
 }

@@ -9,21 +9,25 @@ use super::reload::ReloadingCert;
 use super::settings::{ClientAuth, TlsSettings};
 use super::stores::read_roots;
 
-/// `reload`: re-read the key store when it changes (see `reload`).
-pub fn server_config(s: &TlsSettings, reload: bool) -> Result<Arc<ServerConfig>, String> {
+/// `keys`: the settings' prefix (`ssl.` or `ssl.quorum.`), for messages. `reload`: re-read
+/// the key store when it changes (see `reload`).
+pub fn server_config(
+    s: &TlsSettings,
+    keys: &str,
+    reload: bool,
+) -> Result<Arc<ServerConfig>, String> {
     let provider = Arc::new(s.provider());
     let key_store = s
         .key_store
         .clone()
-        .ok_or("no key store: set ssl.keyStore.location")?;
+        .ok_or_else(|| format!("no key store: set {keys}keyStore.location"))?;
     let verifier = match (s.client_auth, &s.trust_store) {
         (ClientAuth::None, _) => WebPkiClientVerifier::no_client_auth(),
         (_, None) => {
-            return Err(
-                "client certificates are asked for (ssl.clientAuth) but there is no \
-                        trust store: set ssl.trustStore.location or ssl.clientAuth=none"
-                    .into(),
-            )
+            return Err(format!(
+                "client certificates are asked for ({keys}clientAuth) but there is no trust \
+                 store: set {keys}trustStore.location or {keys}clientAuth=none"
+            ))
         }
         (auth, Some(trust)) => {
             let builder =

@@ -32,6 +32,18 @@ pub fn subject_dn(der: &[u8]) -> Result<String, String> {
     Ok(rdns.into_iter().rev().collect::<Vec<_>>().join(","))
 }
 
+/// A certificate as a log line names it: its subject DN and serial number.
+pub fn describe(der: &[u8]) -> String {
+    match X509Certificate::from_der(der) {
+        Ok((_, cert)) => format!(
+            "{} (serial {})",
+            subject_dn(der).unwrap_or_default(),
+            cert.tbs_certificate.raw_serial_as_string()
+        ),
+        Err(e) => format!("that cannot be read: {e}"),
+    }
+}
+
 fn attribute(a: &AttributeTypeAndValue) -> String {
     let oid = a.attr_type().to_id_string();
     let keyword = match oid.as_str() {
