@@ -20,7 +20,7 @@ from kazoo.client import KazooClient
 
 import zkwire
 from ensemble import Ensemble
-from tls_certs import Certs
+from tls_certs import Certs, needs_openssl
 
 FORM_TIMEOUT_S = 60.0
 FAILOVER_S = 30.0
@@ -28,8 +28,7 @@ FAILOVER_S = 30.0
 KEPT_OUT_S = 8.0
 REFUSED_TIMEOUT_S = 10.0
 
-pytestmark = pytest.mark.skipif(not shutil.which("openssl"),
-                                reason="the openssl command (Debian package openssl) is missing")
+pytestmark = needs_openssl
 
 
 @pytest.fixture(scope="module")

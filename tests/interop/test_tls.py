@@ -16,15 +16,14 @@ from kazoo.security import ACL, Id, Permissions
 
 import servers
 import zkwire
-from tls_certs import Certs
+from tls_certs import Certs, needs_openssl
 
 CLIENT_DN = "CN=client,O=corral"
 OTHER_DN = "CN=other,O=corral"
 ADMIN_DN = "CN=admin,O=corral"
 REFUSED_TIMEOUT_S = 10.0
 
-pytestmark = pytest.mark.skipif(not shutil.which("openssl"),
-                                reason="the openssl command (Debian package openssl) is missing")
+pytestmark = needs_openssl
 
 
 @pytest.fixture(scope="module")

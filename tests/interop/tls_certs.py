@@ -6,7 +6,14 @@ Every key store is written as corral and ZooKeeper read PEM: one file with the P
 the certificate (`<name>.pem`); kazoo takes the two apart (`<name>.key`, `<name>.crt`)."""
 
 import os
+import shutil
 import subprocess
+
+import pytest
+
+# The certificates come from the openssl command (Debian package openssl, install-deps.sh).
+needs_openssl = pytest.mark.skipif(not shutil.which("openssl"),
+                                   reason="the openssl command (Debian package openssl) is missing")
 
 
 def _openssl(*args, cwd):
