@@ -12,6 +12,10 @@ use std::process::ExitCode;
 use corral_server::auth::sasl::settings::SaslSettings;
 use corral_server::{Config, Server};
 
+/// See Cargo.toml: the server allocates and frees a buffer per reply, all day.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const USAGE: &str = "\
 usage: corral server [--config ZOO_CFG]
        corral admin dump-snapshot FILE

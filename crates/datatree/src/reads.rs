@@ -3,6 +3,8 @@
 //! server's; nothing here registers one. Paths are not validated (ZooKeeper's read path does
 //! not either; `""` finds the root, as ZooKeeper's node map does).
 
+use std::collections::BTreeSet;
+
 use corral_jute::{perms, Acl, ErrorCode, Id, Stat};
 
 use crate::acl::check_acl;
@@ -41,8 +43,18 @@ impl DataTree {
 
     /// `getChildren`/`getChildren2`: needs READ. Names are sorted.
     pub fn get_children(&self, path: &str, auth: &[Id]) -> Result<(Vec<String>, Stat), ErrorCode> {
+        let (names, stat) = self.children_of(path, auth)?;
+        Ok((names.iter().cloned().collect(), stat))
+    }
+
+    /// `get_children` without copying the names: the server encodes its reply from them.
+    pub fn children_of(
+        &self,
+        path: &str,
+        auth: &[Id],
+    ) -> Result<(&BTreeSet<String>, Stat), ErrorCode> {
         let node = self.readable(path, perms::READ, auth)?;
-        Ok((node.children().iter().cloned().collect(), node.stat()))
+        Ok((node.children(), node.stat()))
     }
 
     /// `getACL`: needs READ or ADMIN (ZOOKEEPER-1392). Without ADMIN the digest ids come back

@@ -7,9 +7,8 @@ use std::time::Instant;
 use corral_jute::records::proto::{add_watch_mode, event_type};
 use corral_jute::{
     codec::write_bytes, request::encode_multi_results, ClientInfo, Encode, ErrorCode,
-    ErrorResponse, GetAclResponse, GetAllChildrenNumberResponse, GetChildren2Response,
-    GetChildrenResponse, MultiOp, MultiResult, Request, SetWatches2, StatResponse, SyncResponse,
-    WhoAmIResponse,
+    ErrorResponse, GetAclResponse, GetAllChildrenNumberResponse, GetChildrenResponse, MultiOp,
+    MultiResult, Request, SetWatches2, StatResponse, SyncResponse, WhoAmIResponse,
 };
 
 use super::reply;
@@ -70,18 +69,27 @@ impl Core {
                 Err(e) => reply::error(xid, zxid, e),
             },
             Request::GetChildren(r) | Request::GetChildren2(r) => {
-                match self.tree.get_children(&r.path, &auth) {
+                match self.tree.children_of(&r.path, &auth) {
                     Ok((children, stat)) => {
                         let names: usize = children.iter().map(String::len).sum();
                         self.metrics.read_in_namespace(&r.path, names);
+                        // Encoded straight from the tree, as GetChildrenResponse or
+                        // GetChildren2Response would be: no copy of the names first.
+                        let with_stat = matches!(req, Request::GetChildren2(_));
+                        let bytes = reply::frame_with(xid, zxid, ErrorCode::Ok, |out| {
+                            out.reserve(4 + 4 * children.len() + names + 80);
+                            (children.len() as i32).encode(out);
+                            for name in children {
+                                write_bytes(out, name.as_bytes());
+                            }
+                            if with_stat {
+                                stat.encode(out);
+                            }
+                        });
                         if r.watch {
                             self.watches.add(conn, &r.path, WatchKind::Child);
                         }
-                        if matches!(req, Request::GetChildren(_)) {
-                            reply::record(xid, zxid, &GetChildrenResponse { children })
-                        } else {
-                            reply::record(xid, zxid, &GetChildren2Response { children, stat })
-                        }
+                        bytes
                     }
                     Err(e) => reply::error(xid, zxid, e),
                 }
