@@ -25,6 +25,7 @@
 
 pub mod acl;
 mod apply;
+pub mod children;
 mod digest;
 pub mod ephemeral;
 pub mod node;

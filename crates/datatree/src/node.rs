@@ -11,11 +11,11 @@
 //! list when they are equal, and the snapshot reader reuses the previous node's, so the usual
 //! handful of distinct lists is held once, as ZooKeeper's `ReferenceCountedACLCache` does.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use corral_jute::{Acl, Stat};
 
+use crate::children::Children;
 use crate::digest::Hasher;
 use crate::ephemeral::NodeKind;
 
@@ -58,7 +58,7 @@ pub struct Node {
     acl: Arc<[Acl]>,
     stat: StatPersisted,
     kind: NodeKind,
-    children: BTreeSet<String>,
+    children: Children,
     data_hash: u64,
 }
 
@@ -80,7 +80,7 @@ impl Node {
             acl,
             stat,
             kind,
-            children: BTreeSet::new(),
+            children: Children::new(),
             data_hash,
         }
     }
@@ -108,7 +108,7 @@ impl Node {
 
     /// Child names, sorted (ZooKeeper's order is a hash set's; sorted is a valid instance and
     /// deterministic).
-    pub fn children(&self) -> &BTreeSet<String> {
+    pub fn children(&self) -> &Children {
         &self.children
     }
 
@@ -152,7 +152,7 @@ impl Node {
         std::mem::replace(&mut self.acl, acl)
     }
 
-    pub(crate) fn children_mut(&mut self) -> &mut BTreeSet<String> {
+    pub(crate) fn children_mut(&mut self) -> &mut Children {
         &mut self.children
     }
 
@@ -206,7 +206,7 @@ mod tests {
             StatPersisted::created(5, 7, 0),
             NodeKind::Persistent,
         );
-        n.children_mut().insert("x".into());
+        n.children_mut().insert("x");
         n.stat_mut().cversion = 3; // three creates, one child left: two deletes
         let s = n.stat();
         assert_eq!((s.cversion, s.num_children, s.data_length), (5, 1, 3));

@@ -3,12 +3,11 @@
 //! server's; nothing here registers one. Paths are not validated (ZooKeeper's read path does
 //! not either; `""` finds the root, as ZooKeeper's node map does).
 
-use std::collections::BTreeSet;
-
 use corral_jute::{perms, Acl, ErrorCode, Id, Stat};
 
 use crate::acl::check_acl;
 use crate::apply::ttl_expired;
+use crate::children::Children;
 use crate::ephemeral::NodeKind;
 use crate::node::Node;
 use crate::sessions::Session;
@@ -44,15 +43,11 @@ impl DataTree {
     /// `getChildren`/`getChildren2`: needs READ. Names are sorted.
     pub fn get_children(&self, path: &str, auth: &[Id]) -> Result<(Vec<String>, Stat), ErrorCode> {
         let (names, stat) = self.children_of(path, auth)?;
-        Ok((names.iter().cloned().collect(), stat))
+        Ok((names.iter().map(str::to_string).collect(), stat))
     }
 
     /// `get_children` without copying the names: the server encodes its reply from them.
-    pub fn children_of(
-        &self,
-        path: &str,
-        auth: &[Id],
-    ) -> Result<(&BTreeSet<String>, Stat), ErrorCode> {
+    pub fn children_of(&self, path: &str, auth: &[Id]) -> Result<(&Children, Stat), ErrorCode> {
         let node = self.readable(path, perms::READ, auth)?;
         Ok((node.children(), node.stat()))
     }

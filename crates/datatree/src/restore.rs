@@ -11,9 +11,9 @@
 //! missing or ephemeral parent, a duplicate, children listed in a node), plus anything out of
 //! order; the finished tree has every index, total and digest a node-by-node rebuild has.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use crate::children::Children;
 use crate::ephemeral::NodeKind;
 use crate::node::Node;
 use crate::path::split_raw;
@@ -122,7 +122,7 @@ impl Restorer {
             while let Some((_, name)) = links.next_if(|(q, _)| *q == p) {
                 names.push(name);
             }
-            let children: BTreeSet<String> = names.into_iter().collect();
+            let children = Children::from_sorted(names);
             *Arc::get_mut(&mut nodes[p as usize].1)
                 .expect("nodes are not shared before the tree exists")
                 .children_mut() = children;
@@ -222,7 +222,12 @@ mod tests {
         assert_eq!(rebuilt.approximate_data_size(), t.approximate_data_size());
         let listing = |t: &DataTree| -> Vec<(String, Vec<String>)> {
             t.nodes()
-                .map(|(p, n)| (p.to_string(), n.children().iter().cloned().collect()))
+                .map(|(p, n)| {
+                    (
+                        p.to_string(),
+                        n.children().iter().map(str::to_string).collect(),
+                    )
+                })
                 .collect()
         };
         assert_eq!(listing(&rebuilt), listing(&t));
@@ -250,7 +255,7 @@ mod tests {
         assert!(refused(&["a"], persistent()).contains("invalid path"));
         assert!(refused(&["/"], persistent()).contains("second root"));
         let mut with_child = persistent();
-        with_child.children_mut().insert("x".into());
+        with_child.children_mut().insert("x");
         assert!(refused(&["/a"], with_child).contains("with children"));
         let mut r = Restorer::new(root(), 0, true);
         r.push("/e".into(), leaf(Acl::open(), NodeKind::Ephemeral, 9))

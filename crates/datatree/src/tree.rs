@@ -260,7 +260,7 @@ impl DataTree {
                 .get_mut(key(parent))
                 .expect("insert_node needs the parent"),
         );
-        let fresh = parent.children_mut().insert(name.to_string());
+        let fresh = parent.children_mut().insert(name);
         // Most nodes carry their parent's ACL: hold that list once (the node is still ours
         // alone here unless it comes back from the undo log, where it already was shared).
         if !Arc::ptr_eq(node.shared_acl(), parent.shared_acl()) && node.acl() == parent.acl() {

@@ -466,3 +466,39 @@ fn quota_paths_come_back_with_a_restored_tree() {
     );
     back.check_invariants();
 }
+
+#[test]
+fn a_parent_of_many_children_is_shared_with_a_snapshot_until_changed() {
+    let mut t = build();
+    let mut zxid = t.last_zxid();
+    let mut apply = |t: &mut DataTree, op: TxnOp| {
+        zxid += 1;
+        t.apply(zxid, &txn(0x300, op))
+    };
+    apply(&mut t, create("/big", None, create_flags::PERSISTENT, -1));
+    // Past children::LARGE, so the parent's set turns persistent midway.
+    let seq = create_flags::PERSISTENT_SEQUENTIAL;
+    for _ in 0..1500 {
+        apply(&mut t, create("/big/n-", Some(b"x"), seq, -1));
+    }
+    let frozen = t.clone();
+    apply(&mut t, create("/big/n-", Some(b"x"), seq, -1));
+    apply(
+        &mut t,
+        TxnOp::Delete {
+            path: "/big/n-0000000000".into(),
+            version: -1,
+        },
+    );
+    t.check_invariants();
+    frozen.check_invariants();
+    let names = |t: &DataTree| -> Vec<String> { t.get_children("/big", &[]).unwrap().0 };
+    assert_eq!(names(&frozen).len(), 1500);
+    assert_eq!(names(&frozen)[0], "n-0000000000");
+    assert_eq!(names(&t).len(), 1500);
+    assert_eq!(names(&t).last().unwrap(), "n-0000001500");
+    let (_, back) = read(&bytes_of(&t)).unwrap();
+    back.check_invariants();
+    assert_eq!(names(&back), names(&t));
+    assert_eq!(back.digest(), t.digest());
+}

@@ -71,7 +71,7 @@ impl Core {
             Request::GetChildren(r) | Request::GetChildren2(r) => {
                 match self.tree.children_of(&r.path, &auth) {
                     Ok((children, stat)) => {
-                        let names: usize = children.iter().map(String::len).sum();
+                        let names: usize = children.iter().map(str::len).sum();
                         self.metrics.read_in_namespace(&r.path, names);
                         // Encoded straight from the tree, as GetChildrenResponse or
                         // GetChildren2Response would be: no copy of the names first.

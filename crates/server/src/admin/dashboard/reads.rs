@@ -77,7 +77,7 @@ impl Core {
             .iter()
             .skip(offset)
             .take(CHILDREN_PAGE)
-            .map(|c| Json::str(c.as_str()))
+            .map(Json::str)
             .collect();
         ok(vec![
             ("path", Json::str(path)),
@@ -175,7 +175,7 @@ impl Core {
         let Some(node) = self.tree.node(path) else {
             return api_error(404, "NoNode", &format!("no node {path}"));
         };
-        let mut queue: Vec<(Option<u64>, &String)> = node
+        let mut queue: Vec<(Option<u64>, &str)> = node
             .children()
             .iter()
             .map(|c| (sequence_of(c), c))
@@ -190,7 +190,7 @@ impl Core {
                 let stat = self.tree.node(&child).map(|n| n.stat()).unwrap_or_default();
                 let owner = stat.ephemeral_owner;
                 obj(vec![
-                    ("name", Json::str(name.as_str())),
+                    ("name", Json::str(name)),
                     ("sequence", seq.map_or(Json::Null, Json::num)),
                     ("ephemeralOwner", hex(owner)),
                     (
