@@ -221,6 +221,13 @@ impl RaftNode {
                 tracing::info!("raft group already initialized: {e}");
             }
         }
+        if cfg.ensemble.is_none() && initialized {
+            // The only voter of its group need not wait out an election timeout (up to
+            // 300 ms) before it leads again: every restart would take that much longer.
+            if let Err(e) = raft.trigger().elect().await {
+                tracing::warn!("standing for election at once failed (the timeout will): {e}");
+            }
+        }
         let node = RaftNode {
             id: cfg.id,
             rejoining: Arc::new(AtomicBool::new(rejoining)),
