@@ -178,6 +178,8 @@ impl RaftNode {
         let snapshotter = raft.clone();
         tokio::spawn(async move {
             while snapshot_rx.recv().await.is_some() {
+                // Requests that queued up meanwhile ask for the same snapshot.
+                while snapshot_rx.try_recv().is_ok() {}
                 if snapshotter.trigger().snapshot().await.is_err() {
                     return; // raft stopped
                 }
