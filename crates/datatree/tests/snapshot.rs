@@ -165,6 +165,12 @@ fn build() -> DataTree {
     t
 }
 
+/// Applies `op` (by session 0x300) at the zxid after the tree's last.
+fn apply(t: &mut DataTree, op: TxnOp) {
+    let zxid = t.last_zxid() + 1;
+    t.apply(zxid, &txn(0x300, op));
+}
+
 fn meta(t: &DataTree) -> SnapshotMeta {
     SnapshotMeta {
         last_zxid: t.last_zxid(),
@@ -428,11 +434,6 @@ fn purge_keeps_the_newest_n_and_at_least_three() {
 #[test]
 fn quota_paths_come_back_with_a_restored_tree() {
     let mut t = build();
-    let mut zxid = t.last_zxid();
-    let mut apply = |t: &mut DataTree, op: TxnOp| {
-        zxid += 1;
-        t.apply(zxid, &txn(0x300, op));
-    };
     for (path, data) in [
         ("/zookeeper/quota/app", &b""[..]),
         ("/zookeeper/quota/app/zookeeper_limits", b"count=3,bytes=-1"),
@@ -454,7 +455,8 @@ fn quota_paths_come_back_with_a_restored_tree() {
         0x300,
         create("/app/more", Some(b"12345"), create_flags::PERSISTENT, -1),
     );
-    assert_eq!(t.apply(zxid + 1, &next), back.apply(zxid + 1, &next));
+    let zxid = t.last_zxid() + 1;
+    assert_eq!(t.apply(zxid, &next), back.apply(zxid, &next));
     assert_eq!(t.digest(), back.digest());
     assert_eq!(
         back.node("/zookeeper/quota/app/zookeeper_stats")
@@ -470,11 +472,6 @@ fn quota_paths_come_back_with_a_restored_tree() {
 #[test]
 fn a_parent_of_many_children_is_shared_with_a_snapshot_until_changed() {
     let mut t = build();
-    let mut zxid = t.last_zxid();
-    let mut apply = |t: &mut DataTree, op: TxnOp| {
-        zxid += 1;
-        t.apply(zxid, &txn(0x300, op))
-    };
     apply(&mut t, create("/big", None, create_flags::PERSISTENT, -1));
     // Past children::LARGE, so the parent's set turns persistent midway.
     let seq = create_flags::PERSISTENT_SEQUENTIAL;
