@@ -116,7 +116,17 @@ impl<'a> Iterator for Iter<'a> {
             Iter::Large(i) => i.next().map(|n| &**n),
         }
     }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            Iter::Small(i) => i.size_hint(),
+            Iter::Large(i) => i.size_hint(),
+        }
+    }
 }
+
+/// Exact, as both sets' own iterators are (an encoder writes the count first).
+impl ExactSizeIterator for Iter<'_> {}
 
 impl<'a> IntoIterator for &'a Children {
     type Item = &'a str;
@@ -159,6 +169,7 @@ mod tests {
         assert!(matches!(c.0, Repr::Large(_)));
         assert!(!c.insert("n00000"), "a second insert is not fresh");
         assert_eq!(c.len(), LARGE + 10);
+        assert_eq!(c.iter().len(), LARGE + 10, "the iterator knows its length");
         let listed = names(&c);
         assert!(listed.windows(2).all(|w| w[0] < w[1]));
         assert_eq!(listed[0], "n00000");

@@ -171,6 +171,14 @@ pub fn write_bytes(out: &mut Vec<u8>, b: &[u8]) {
     out.extend_from_slice(b);
 }
 
+/// A `vector<ustring>` from borrowed strings (how `Vec<String>` encodes, without owning them).
+pub fn write_strings<'a>(out: &mut Vec<u8>, strings: impl ExactSizeIterator<Item = &'a str>) {
+    write_i32(out, strings.len() as i32);
+    for s in strings {
+        write_bytes(out, s.as_bytes());
+    }
+}
+
 impl Encode for i32 {
     fn encode(&self, out: &mut Vec<u8>) {
         write_i32(out, *self)
@@ -237,10 +245,7 @@ impl Decode for Option<Vec<u8>> {
 }
 impl Encode for Vec<String> {
     fn encode(&self, out: &mut Vec<u8>) {
-        write_i32(out, self.len() as i32);
-        for s in self {
-            s.encode(out);
-        }
+        write_strings(out, self.iter().map(String::as_str))
     }
 }
 impl Decode for Vec<String> {

@@ -6,9 +6,11 @@ use std::time::Instant;
 
 use corral_jute::records::proto::{add_watch_mode, event_type};
 use corral_jute::{
-    codec::write_bytes, request::encode_multi_results, ClientInfo, Encode, ErrorCode,
-    ErrorResponse, GetAclResponse, GetAllChildrenNumberResponse, GetChildrenResponse, MultiOp,
-    MultiResult, Request, SetWatches2, StatResponse, SyncResponse, WhoAmIResponse,
+    codec::{write_bytes, write_strings},
+    request::encode_multi_results,
+    ClientInfo, Encode, ErrorCode, ErrorResponse, GetAclResponse, GetAllChildrenNumberResponse,
+    GetChildrenResponse, MultiOp, MultiResult, Request, SetWatches2, StatResponse, SyncResponse,
+    WhoAmIResponse,
 };
 
 use super::reply;
@@ -77,11 +79,9 @@ impl Core {
                         // GetChildren2Response would be: no copy of the names first.
                         let with_stat = matches!(req, Request::GetChildren2(_));
                         let bytes = reply::frame_with(xid, zxid, ErrorCode::Ok, |out| {
+                            // Count, a length per name, the names, and room for a Stat.
                             out.reserve(4 + 4 * children.len() + names + 80);
-                            (children.len() as i32).encode(out);
-                            for name in children {
-                                write_bytes(out, name.as_bytes());
-                            }
+                            write_strings(out, children.iter());
                             if with_stat {
                                 stat.encode(out);
                             }
