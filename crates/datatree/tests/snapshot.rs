@@ -6,8 +6,9 @@ use std::fs;
 use std::path::PathBuf;
 
 use corral_datatree::snapshot::{
-    list_snapshots, load_newest_valid, purge, read_snapshot, write_snapshot, write_snapshot_file,
-    SnapshotError, SnapshotMeta, SnapshotReader, MAGIC,
+    copy_snapshot_file, list_snapshots, load_newest_valid, purge, read_snapshot, receiving_path,
+    remove_leftovers, write_snapshot, write_snapshot_file, SnapshotError, SnapshotMeta,
+    SnapshotReader, MAGIC,
 };
 use corral_datatree::{digest_id, DataTree, NodeKind, Txn, TxnOp};
 use corral_jute::{create_flags, perms, Acl, Id};
@@ -405,6 +406,37 @@ fn load_falls_back_past_a_corrupt_newest_snapshot() {
     let r = load_newest_valid(&dir).unwrap();
     assert!(r.loaded.is_none());
     assert_eq!(r.skipped.len(), 2);
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_received_snapshot_is_copied_under_its_name_and_leftovers_go_at_start() {
+    let dir = temp_dir("received");
+    let mut t = DataTree::new();
+    for (i, tx) in transactions().iter().enumerate() {
+        t.apply(i as i64 + 1, tx);
+    }
+    let mut encoded = Vec::new();
+    write_snapshot(&t, &meta(&t), &mut encoded).unwrap();
+    let received = receiving_path(&dir, 7);
+    fs::write(&received, &encoded).unwrap();
+    let mut file = fs::File::open(&received).unwrap();
+    let path = copy_snapshot_file(&mut file, t.last_zxid(), &dir).unwrap();
+    assert_eq!(fs::read(&path).unwrap(), encoded);
+    // Neither the transfer's file nor a crashed write's temp file is a snapshot; both go.
+    fs::write(dir.join("snapshot.ff.tmp"), b"a crash left this").unwrap();
+    fs::write(dir.join("other.tmp"), b"not ours").unwrap();
+    let listed: Vec<PathBuf> = list_snapshots(&dir)
+        .unwrap()
+        .into_iter()
+        .map(|f| f.path)
+        .collect();
+    assert_eq!(listed, std::slice::from_ref(&path));
+    let mut removed = remove_leftovers(&dir).unwrap();
+    removed.sort();
+    assert_eq!(removed, [dir.join("snapshot.ff.tmp"), received]);
+    assert!(dir.join("other.tmp").exists());
+    assert!(path.exists());
     fs::remove_dir_all(&dir).unwrap();
 }
 

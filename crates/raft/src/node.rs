@@ -137,6 +137,15 @@ impl RaftNode {
             });
         }
 
+        // Nothing writes snapshots yet: what a crash left half-written can go.
+        match corral_datatree::snapshot::remove_leftovers(&cfg.snapshot_dir) {
+            Ok(removed) => {
+                for path in removed {
+                    tracing::info!(file = %path.display(), "unfinished snapshot file removed");
+                }
+            }
+            Err(e) => tracing::warn!("removing unfinished snapshot files failed: {e}"),
+        }
         let (purge_tx, mut purge_rx) = mpsc::unbounded_channel();
         let store = SnapshotStore::new(
             cfg.snapshot_dir.clone(),

@@ -9,13 +9,18 @@
 //!   purged only up to the second newest snapshot, so that if the newest file turns out
 //!   corrupt at the next start, the one before it plus the log still reach the present.
 //! - The current snapshot is the file this process last wrote, installed or started from;
-//!   it is read from disk when openraft asks for it rather than kept in memory.
+//!   openraft gets it as an open file, read only when a follower needs the bytes.
+//! - A snapshot streamed from a leader goes to a temp file of its own (one per transfer); only
+//!   once its header agrees with the metadata sent with it is it written durably under its
+//!   final name (temp, fsync, rename, as every snapshot file).
 
+use std::io::{Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use corral_datatree::snapshot::{self, SnapshotReader};
+use corral_datatree::snapshot::{self, SnapshotHeader, SnapshotReader};
 use corral_datatree::DataTree;
 use openraft::storage::Snapshot;
 use openraft::StorageIOError;
@@ -110,6 +115,9 @@ struct Inner {
     dir: PathBuf,
     retain: usize,
     current: Mutex<Option<PathBuf>>,
+    /// The file of the snapshot transfer under way, and how many were begun.
+    receiving: Mutex<Option<PathBuf>>,
+    transfers: AtomicU64,
     /// What a file with empty `raft_meta` stands for (`RaftMeta::outside_raft` of the file
     /// the server started from; only that one can be such a file).
     outside_raft: Mutex<RaftMeta>,
@@ -133,6 +141,8 @@ impl SnapshotStore {
                 dir,
                 retain,
                 current: Mutex::new(current),
+                receiving: Mutex::new(None),
+                transfers: AtomicU64::new(0),
                 outside_raft: Mutex::new(RaftMeta::default()),
                 purge_log,
                 timings,
@@ -170,8 +180,8 @@ impl SnapshotStore {
         *self.inner.current.lock().expect("snapshot store mutex") = Some(path);
     }
 
-    /// Encodes and writes a snapshot of `tree`, retrying until it is on disk.
-    pub async fn save_until_written(&self, mut tree: DataTree, meta: &SnapshotMeta) {
+    /// Encodes and writes a snapshot of `tree`, retrying until it is on disk; returns its path.
+    pub async fn save_until_written(&self, mut tree: DataTree, meta: &SnapshotMeta) -> PathBuf {
         let file_meta = RaftMeta::of(meta).to_datatree_meta();
         let zxid = file_meta.last_zxid;
         let mut pause = RETRY_FIRST;
@@ -195,9 +205,9 @@ impl SnapshotStore {
                         nodes = tree.node_count(),
                         "snapshot written in {took:?}"
                     );
-                    self.set_current(path);
+                    self.set_current(path.clone());
                     self.purge_older();
-                    return;
+                    return path;
                 }
                 Err(e) => {
                     tracing::warn!(
@@ -210,42 +220,76 @@ impl SnapshotStore {
         }
     }
 
-    /// Makes a snapshot received from a leader durable; returns its path.
+    /// A fresh file for a snapshot streamed from a leader (see `snapshot::receiving_path`);
+    /// the previous transfer's file, if any, is removed.
+    pub async fn begin_receiving(&self) -> Result<tokio::fs::File, StorageError> {
+        let dir = self.inner.dir.clone();
+        let n = self.inner.transfers.fetch_add(1, Ordering::Relaxed);
+        let path = snapshot::receiving_path(&dir, n);
+        let previous = self
+            .inner
+            .receiving
+            .lock()
+            .expect("snapshot store mutex")
+            .replace(path.clone());
+        if let Some(previous) = previous {
+            let _ = std::fs::remove_file(previous);
+        }
+        // Read back too: `install` checks the header and copies from this handle.
+        tokio::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .await
+            .map_err(|e| StorageError::from(StorageIOError::write_snapshot(None, &e)))
+    }
+
+    /// Makes a snapshot received from a leader durable under its final name, once its header
+    /// agrees with `meta`; returns its path. `file` is usually the one `begin_receiving` made,
+    /// but openraft may hand over any snapshot's file, so it is copied (in the kernel, on
+    /// Linux) rather than renamed; the transfer's file is removed.
     pub async fn install(
         &self,
-        bytes: Vec<u8>,
+        file: tokio::fs::File,
         meta: &SnapshotMeta,
     ) -> Result<PathBuf, StorageError> {
-        let bad = |why: String| {
-            let e = std::io::Error::new(std::io::ErrorKind::InvalidData, why);
-            StorageError::from(StorageIOError::read_snapshot(Some(meta.signature()), &e))
-        };
-        let header = SnapshotReader::open(&bytes[..], bytes.len() as u64)
-            .map_err(|e| bad(e.to_string()))?
-            .header()
-            .clone();
-        let stored = RaftMeta::decode(&header.meta.raft_meta).map_err(bad)?;
-        if stored.last_log_id != meta.last_log_id {
-            return Err(bad(
-                "snapshot bytes disagree with the snapshot metadata".into()
-            ));
-        }
+        let mut file = file.into_std().await;
         let dir = self.inner.dir.clone();
-        let zxid = header.meta.last_zxid;
-        let path = tokio::task::spawn_blocking(move || {
-            snapshot::write_snapshot_bytes_file(&bytes, zxid, &dir)
+        let expected = meta.last_log_id;
+        let path = tokio::task::spawn_blocking(move || -> std::io::Result<PathBuf> {
+            file.seek(SeekFrom::Start(0))?;
+            let header = read_header(&file)?;
+            let stored = RaftMeta::decode(&header.meta.raft_meta).map_err(invalid)?;
+            if stored.last_log_id != expected {
+                return Err(invalid(
+                    "snapshot bytes disagree with the snapshot metadata",
+                ));
+            }
+            snapshot::copy_snapshot_file(&mut file, header.meta.last_zxid, &dir)
         })
         .await
-        .expect("the snapshot writer does not panic")
+        .expect("installing a snapshot file does not panic")
         .map_err(|e| {
-            StorageError::from(StorageIOError::write_snapshot(Some(meta.signature()), &e))
+            StorageError::from(StorageIOError::read_snapshot(Some(meta.signature()), &e))
         })?;
+        let received = self
+            .inner
+            .receiving
+            .lock()
+            .expect("snapshot store mutex")
+            .take();
+        if let Some(received) = received {
+            let _ = std::fs::remove_file(received);
+        }
         self.set_current(path.clone());
         self.purge_older();
         Ok(path)
     }
 
-    /// The current snapshot, read from its file.
+    /// The current snapshot: its metadata from the file's header, and the open file (read
+    /// only if a follower needs it; openraft also asks at start, for the metadata alone).
     pub async fn current(&self) -> Result<Option<Snapshot<TypeConfig>>, StorageError> {
         let Some(path) = self
             .inner
@@ -257,20 +301,19 @@ impl SnapshotStore {
             return Ok(None);
         };
         let read = |e: std::io::Error| StorageError::from(StorageIOError::read_snapshot(None, &e));
-        let bytes = tokio::task::spawn_blocking(move || std::fs::read(path))
-            .await
-            .expect("reading a file does not panic")
-            .map_err(read)?;
-        let header = SnapshotReader::open(&bytes[..], bytes.len() as u64)
-            .map_err(|e| read(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?
-            .header()
-            .clone();
+        let (header, file) = tokio::task::spawn_blocking(move || {
+            let file = std::fs::File::open(path)?;
+            read_header(&file).map(|header| (header, file))
+        })
+        .await
+        .expect("reading a file header does not panic")
+        .map_err(read)?;
         let meta = self
             .file_meta(&header.meta.raft_meta)
-            .map_err(|e| read(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
+            .map_err(|e| read(invalid(e)))?;
         Ok(Some(Snapshot {
             meta: meta.to_snapshot_meta(),
-            snapshot: Box::new(std::io::Cursor::new(bytes)),
+            snapshot: Box::new(tokio::fs::File::from_std(file)),
         }))
     }
 
@@ -297,6 +340,22 @@ impl SnapshotStore {
             Err(e) => tracing::warn!("listing snapshots failed: {e}"),
         }
     }
+}
+
+/// The header of the snapshot in `file`, read from where the file stands (its start); leaves
+/// the file's position at its start.
+fn read_header(mut file: &std::fs::File) -> std::io::Result<SnapshotHeader> {
+    let len = file.metadata()?.len();
+    let header = SnapshotReader::open(std::io::BufReader::new(file), len)
+        .map_err(invalid)?
+        .header()
+        .clone();
+    file.seek(SeekFrom::Start(0))?;
+    Ok(header)
+}
+
+fn invalid(why: impl ToString) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, why.to_string())
 }
 
 #[cfg(test)]

@@ -17,7 +17,6 @@
 //!   snapshot is built only once the file is durable, and only then may the log be purged.
 //! - A snapshot installed from a leader is made durable first, then loaded by the core.
 
-use std::io::Cursor;
 use std::path::PathBuf;
 
 use corral_datatree::DataTree;
@@ -99,12 +98,18 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             let e = std::io::Error::other("the server core has stopped");
             StorageError::from(StorageIOError::write_snapshot(None, &e))
         })?;
-        self.store.save_until_written(tree, &self.meta).await;
-        // openraft 0.9 keeps only the meta of a built snapshot (`sm::worker`); the bytes are
-        // served from the file by `get_current_snapshot` when a follower needs them.
+        let path = self.store.save_until_written(tree, &self.meta).await;
+        // openraft 0.9 keeps only the meta of a built snapshot (`sm::worker`); a follower's
+        // bytes come from `get_current_snapshot`.
+        let file = tokio::fs::File::open(&path).await.map_err(|e| {
+            StorageError::from(StorageIOError::read_snapshot(
+                Some(self.meta.signature()),
+                &e,
+            ))
+        })?;
         Ok(Snapshot {
             meta: self.meta.clone(),
-            snapshot: Box::new(Cursor::new(Vec::new())),
+            snapshot: Box::new(file),
         })
     }
 }
@@ -179,16 +184,16 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         }
     }
 
-    async fn begin_receiving_snapshot(&mut self) -> Result<Box<Cursor<Vec<u8>>>, StorageError> {
-        Ok(Box::new(Cursor::new(Vec::new())))
+    async fn begin_receiving_snapshot(&mut self) -> Result<Box<tokio::fs::File>, StorageError> {
+        self.store.begin_receiving().await.map(Box::new)
     }
 
     async fn install_snapshot(
         &mut self,
         meta: &SnapshotMeta,
-        snapshot: Box<Cursor<Vec<u8>>>,
+        snapshot: Box<tokio::fs::File>,
     ) -> Result<(), StorageError> {
-        let path = self.store.install(snapshot.into_inner(), meta).await?;
+        let path = self.store.install(*snapshot, meta).await?;
         let (reply, rx) = oneshot::channel();
         self.events
             .send(SmEvent::Install { path, reply })

@@ -6,14 +6,12 @@
 //!   bytes so this crate does not depend on the server's `Entry` type.
 //! - `R` is [`ApplyResponse`]: only the zxid. The reply a client sees comes from the local apply
 //!   in `pipeline::commit`, not from openraft's write response (ARCHITECTURE.md, "One write").
-//! - `SnapshotData` is `Cursor<Vec<u8>>`: a snapshot file's bytes, read when a follower needs
-//!   them; openraft streams them in chunks from memory. Durable snapshots are written by
-//!   the snapshot store as files of our own format (temp file, fsync, rename), independent of
-//!   this in-flight representation. A file handle here would buy nothing until trees outgrow
-//!   memory, and changing it later is a type-config change confined to this crate.
+//! - `SnapshotData` is a `tokio::fs::File`: the snapshot file itself, which openraft reads in
+//!   chunks when a follower needs it, and the temp file a follower streams a leader's
+//!   snapshot into. Nothing holds a whole snapshot in memory; openraft asks for the current
+//!   snapshot at every start, only for its metadata (the file's header).
 
 use std::fmt;
-use std::io::Cursor;
 
 use serde::{Deserialize, Serialize};
 
@@ -25,7 +23,7 @@ openraft::declare_raft_types!(
         NodeId       = u64,
         Node         = CorralNode,
         Entry        = openraft::Entry<TypeConfig>,
-        SnapshotData = Cursor<Vec<u8>>,
+        SnapshotData = tokio::fs::File,
         AsyncRuntime = openraft::TokioRuntime,
 );
 

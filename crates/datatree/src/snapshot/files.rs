@@ -15,6 +15,7 @@ use super::{read_snapshot, write_snapshot, SnapshotError, SnapshotMeta};
 
 const PREFIX: &str = "snapshot.";
 const TMP_SUFFIX: &str = ".tmp";
+const RECEIVING_PREFIX: &str = "snapshot.receiving-";
 
 /// ZooKeeper's `autopurge.snapRetainCount` floor: fewer is raised to this.
 pub const MIN_SNAP_RETAIN_COUNT: usize = 3;
@@ -65,10 +66,33 @@ pub fn write_snapshot_file(
     })
 }
 
-/// Writes a snapshot already encoded by `write_snapshot` (the server encodes it in memory
-/// and leaves the slow part, the file, to a background task) durably into `dir`.
-pub fn write_snapshot_bytes_file(bytes: &[u8], last_zxid: i64, dir: &Path) -> io::Result<PathBuf> {
-    write_durably(dir, last_zxid, |file| io::Write::write_all(file, bytes))
+/// Where a snapshot streamed from a leader is written before it is adopted: a temp name that
+/// listing ignores, one per transfer (`n`), so that a write still in flight from an abandoned
+/// transfer cannot land in the next one.
+pub fn receiving_path(dir: &Path, n: u64) -> PathBuf {
+    dir.join(format!("{RECEIVING_PREFIX}{n}{TMP_SUFFIX}"))
+}
+
+/// Copies a snapshot file received from a leader (read from its start) durably into `dir`,
+/// as `write_snapshot_file` writes one; returns its path.
+pub fn copy_snapshot_file(received: &mut File, last_zxid: i64, dir: &Path) -> io::Result<PathBuf> {
+    write_durably(dir, last_zxid, |file| io::copy(received, file).map(|_| ()))
+}
+
+/// Removes the temp files a crash left in `dir` (a write or a transfer cut short). Only for
+/// when nothing is writing there: at start. Returns the paths removed.
+pub fn remove_leftovers(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut removed = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name.starts_with(PREFIX) && name.ends_with(TMP_SUFFIX) {
+            fs::remove_file(entry.path())?;
+            removed.push(entry.path());
+        }
+    }
+    Ok(removed)
 }
 
 /// Temp file, fsync, rename, fsync of the directory. A failure leaves no final name behind

@@ -38,9 +38,9 @@ pub mod write;
 
 pub use error::SnapshotError;
 pub use files::{
-    list_snapshots, load_newest_valid, purge, read_snapshot_file, snapshot_file_name,
-    write_snapshot_bytes_file, write_snapshot_file, LoadedSnapshot, Recovery, SkippedSnapshot,
-    SnapshotFile, MIN_SNAP_RETAIN_COUNT,
+    copy_snapshot_file, list_snapshots, load_newest_valid, purge, read_snapshot_file,
+    receiving_path, remove_leftovers, snapshot_file_name, write_snapshot_file, LoadedSnapshot,
+    Recovery, SkippedSnapshot, SnapshotFile, MIN_SNAP_RETAIN_COUNT,
 };
 pub use read::{read_snapshot, SnapshotHeader, SnapshotReader};
 pub use write::write_snapshot;
