@@ -27,21 +27,22 @@ fn is_valid(path: &str) -> bool {
     }
     // Java walks UTF-16 units; a character outside the BMP is a surrogate pair there, and
     // surrogates are in the refused range, so refusing every non-BMP char is the same verdict.
-    let chars: Vec<char> = path.chars().collect();
-    for i in 1..chars.len() {
-        let c = chars[i];
-        let prev = chars[i - 1];
-        let next_is_end = i + 1 == chars.len() || chars[i + 1] == '/';
+    // One pass without allocating: every request and every restored znode comes through here.
+    let (mut before_prev, mut prev) = ('\0', '/');
+    let mut chars = path[1..].chars().peekable();
+    while let Some(c) = chars.next() {
+        let next_is_end = matches!(chars.peek(), None | Some('/'));
         let bad = match c {
             '\0' => true,
             '/' => prev == '/',
-            '.' if prev == '.' => chars[i - 2] == '/' && next_is_end,
+            '.' if prev == '.' => before_prev == '/' && next_is_end,
             '.' => prev == '/' && next_is_end,
             _ => is_refused_char(c),
         };
         if bad {
             return false;
         }
+        (before_prev, prev) = (prev, c);
     }
     true
 }
@@ -108,6 +109,8 @@ mod tests {
             "/a.b",
             "/...",
             "/a/..b",
+            "/a/b../c",
+            "/a/.../b",
             "/.a",
             "/a/b.",
             "/zookeeper",
@@ -133,6 +136,8 @@ mod tests {
             "/a/..",
             "/./a",
             "/../a",
+            "/a/./b",
+            "/a/../b",
             "/a\0b",
             "/a\u{1}",
             "/a\u{1f}",

@@ -31,6 +31,10 @@ pub struct Restorer {
     /// The parent of the last node pushed: siblings arrive together, so it is usually the
     /// next node's parent too.
     last_parent: usize,
+    /// The tree's totals, kept as nodes arrive (neither depends on children): this work then
+    /// runs alongside the reading of the next nodes (`snapshot::read_snapshot`).
+    data_size: u64,
+    digest: u64,
 }
 
 impl Restorer {
@@ -43,6 +47,8 @@ impl Restorer {
         Restorer {
             last_zxid,
             extended_types_enabled,
+            data_size: node_size(ROOT, &root),
+            digest: root.digest(ROOT),
             nodes: vec![(ROOT.into(), Arc::new(root))],
             links: Vec::new(),
             last_parent: 0,
@@ -87,6 +93,8 @@ impl Restorer {
                 .replace_acl(shared);
         }
         self.last_parent = p;
+        self.data_size += node_size(&path, &node);
+        self.digest = self.digest.wrapping_add(node.digest(&path));
         self.links.push((p as u32, name.to_string()));
         self.nodes.push((path.into_boxed_str(), node));
         Ok(())
@@ -104,14 +112,16 @@ impl Restorer {
         self.nodes.binary_search_by(|(p, _)| (**p).cmp(path)).ok()
     }
 
-    /// Links every node into its parent's children and builds the tree: map, indexes, data
-    /// size and digest. Sessions are added afterwards (`DataTree::restore_session`).
+    /// Links every node into its parent's children and builds the tree: map and indexes, with
+    /// the totals kept by `push`. Sessions are added afterwards (`DataTree::restore_session`).
     pub fn finish(self) -> DataTree {
         let Restorer {
             last_zxid,
             extended_types_enabled,
             mut nodes,
             mut links,
+            data_size,
+            digest,
             ..
         } = self;
         // Group the names by parent, keeping arrival (hence name) order within a parent.
@@ -128,9 +138,9 @@ impl Restorer {
                 .children_mut() = children;
         }
         let mut t = DataTree::empty(last_zxid, extended_types_enabled);
+        t.data_size = data_size;
+        t.digest = digest;
         for (path, node) in &nodes {
-            t.data_size += node_size(path, node);
-            t.digest = t.digest.wrapping_add(node.digest(path));
             t.index(path, node, true);
             t.index_quota_node(path, true);
         }

@@ -309,6 +309,45 @@ fn wrong_magic_and_version_are_named() {
 }
 
 #[test]
+fn a_refused_node_is_reported_at_its_offset_before_later_damage() {
+    // Enough nodes that decoding runs ahead of linking by more than one batch; then one
+    // orphan (its parent renamed away), and the file cut short in the node after it.
+    let mut t = DataTree::new();
+    let mut zxid = 0;
+    let mut create_node = |t: &mut DataTree, path: &str| {
+        zxid += 1;
+        let applied = t.apply(
+            zxid,
+            &txn(0, create(path, None, create_flags::PERSISTENT, -1)),
+        );
+        assert!(applied.result.is_ok(), "{path}: {applied:?}");
+    };
+    create_node(&mut t, "/a");
+    for i in 0..5000 {
+        create_node(&mut t, &format!("/a/n{i:05}"));
+    }
+    create_node(&mut t, "/m");
+    create_node(&mut t, "/m/x");
+    create_node(&mut t, "/z");
+    let mut bytes = bytes_of(&t);
+    let at = bytes
+        .windows(4)
+        .position(|w| w == b"/m/x")
+        .expect("the path")
+        - 4;
+    bytes[at + 4..at + 8].copy_from_slice(b"/n/x");
+    // The trailer is 20 bytes (no sessions, digest, checksum): this cuts into `/z`.
+    let cut = &bytes[..bytes.len() - 40];
+    match read_snapshot(cut, bytes.len() as u64) {
+        Err(SnapshotError::Corrupt { offset, what }) => {
+            assert_eq!(offset, at as u64);
+            assert!(what.contains("/n/x has no parent"), "{what}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn absurd_counts_and_lengths_allocate_nothing() {
     // A header claiming u64::MAX nodes, then a path claiming 4 GiB.
     let mut b = MAGIC.to_vec();

@@ -7,6 +7,7 @@
 //! returned, and the rebuilt tree's digest must equal the stored one.
 
 use std::io::{self, Read};
+use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 
 use corral_jute::{Acl, Id};
@@ -267,6 +268,11 @@ impl<R: Read> SnapshotReader<R> {
 /// Reads a snapshot of `len` bytes and rebuilds the tree: children sets, ephemerals by owner,
 /// container and TTL indexes, totals and digest. The tree's `last_zxid` is the snapshot's;
 /// `extended_types_enabled` is left at its default for the caller to set from config.
+///
+/// Two threads share the work of the nodes: this one decodes them (with the checksum), a
+/// scoped one links them into the tree being rebuilt, a batch at a time. On two cores a
+/// million-znode restart is mostly this, and each half allocates (and so faults in) its own
+/// share of the tree's memory.
 pub fn read_snapshot<R: Read>(r: R, len: u64) -> Result<(SnapshotMeta, DataTree)> {
     let mut rd = SnapshotReader::open(r, len)?;
     let last_zxid = rd.header().meta.last_zxid;
@@ -277,15 +283,27 @@ pub fn read_snapshot<R: Read>(r: R, len: u64) -> Result<(SnapshotMeta, DataTree)
     // The count was checked against the file's length, so this reserves no more than the
     // bytes on disk could hold.
     restorer.reserve(node_count as usize - 1);
-    loop {
-        let at = rd.offset();
-        let Some((path, node)) = rd.next_node()? else {
-            break;
-        };
-        restorer
-            .push(path, node)
-            .map_err(|what| SnapshotError::Corrupt { offset: at, what })?;
-    }
+    let (batches, received) = std::sync::mpsc::sync_channel::<Batch>(BATCHES_IN_FLIGHT);
+    let (linked, decoded) = std::thread::scope(|s| {
+        let linker = s.spawn(move || -> Result<Restorer> {
+            for batch in received {
+                for (at, path, node) in batch {
+                    restorer
+                        .push(path, node)
+                        .map_err(|what| SnapshotError::Corrupt { offset: at, what })?;
+                }
+            }
+            Ok(restorer)
+        });
+        let decoded = decode_nodes(&mut rd, batches);
+        let linked = linker
+            .join()
+            .expect("linking restored nodes does not panic");
+        (linked, decoded)
+    });
+    // A node the linker refused comes before any the decoder failed on: report it first.
+    let restorer = linked?;
+    decoded?;
     let mut tree = restorer.finish();
     let sessions_at = rd.offset();
     while let Some((id, s)) = rd.next_session()? {
@@ -317,6 +335,38 @@ pub fn read_snapshot<R: Read>(r: R, len: u64) -> Result<(SnapshotMeta, DataTree)
         tree.check_invariants();
     }
     Ok((meta, tree))
+}
+
+/// Nodes handed from the decoding thread to the linking one, with the offset of each.
+type Batch = Vec<(u64, String, Node)>;
+const BATCH_NODES: usize = 1024;
+const BATCHES_IN_FLIGHT: usize = 8;
+
+/// Decodes the remaining nodes into `batches` until the last, a failure, or the linker
+/// stopping (having refused a node: then its error is the one to report).
+fn decode_nodes<R: Read>(rd: &mut SnapshotReader<R>, batches: SyncSender<Batch>) -> Result<()> {
+    let mut batch = Vec::with_capacity(BATCH_NODES);
+    loop {
+        let at = rd.offset();
+        let (path, node) = match rd.next_node() {
+            Ok(Some(next)) => next,
+            Ok(None) => break,
+            Err(e) => {
+                // The nodes before the damage still go: one of them may be refused first.
+                let _ = batches.send(batch);
+                return Err(e);
+            }
+        };
+        batch.push((at, path, node));
+        if batch.len() == BATCH_NODES {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_NODES));
+            if batches.send(full).is_err() {
+                return Ok(());
+            }
+        }
+    }
+    let _ = batches.send(batch);
+    Ok(())
 }
 
 /// The input: a buffer over `inner`, the offset of its next unread byte, the declared length,
