@@ -1,8 +1,9 @@
 """Limits against abuse, end to end on a real corral: connections in total
 (`zookeeper.maxCnxns`), requests in flight on the whole server (`globalOutstandingLimit`), a
-client that never reads its replies (cut off, with a log line, while others are served), and
-secrets that never reach the log. (`maxClientCnxns` is in test_operator_parity, the request
-size limit `jute.maxbuffer` in test_bad_input.)"""
+client that never reads its replies (cut off, with a log line, while others are served),
+secrets that never reach the log, and idle sessions that keep no buffer sized for a large
+reply. (`maxClientCnxns` is in test_operator_parity, the request size limit `jute.maxbuffer`
+in test_bad_input.)"""
 
 import socket
 import struct
@@ -105,6 +106,34 @@ def test_a_client_that_never_reads_is_cut_off(start_server, make_client):
         assert other.get("/big")[1].dataLength == LARGE_NODE_BYTES
     finally:
         slow.sock.close()
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS"))
+
+
+def test_idle_sessions_do_not_keep_buffers_sized_for_a_large_reply(start_server, make_client):
+    # 150 sessions each read a 1 MB znode once and stay connected. The server keeps no buffer
+    # of that size per idle session: before, each kept ~1.2 MB, and a flat election of 10,000
+    # sessions (each reading 10,000 names once) held 4.8 GiB.
+    server = start_server("corral")
+    other = make_client(hosts=server.hosts)
+    other.create("/big", b"x" * LARGE_NODE_BYTES)
+    assert len(other.get("/big")[0]) == LARGE_NODE_BYTES  # the reply path is warm
+    before_kib = rss_kib(server.proc.pid)
+    sessions = []
+    try:
+        for _ in range(150):
+            s = zkwire.RawSession("127.0.0.1", server.port)
+            sessions.append(s)
+            _zxid, err, body = s.call(zkwire.OP_GET_DATA, zkwire.path_watch_body("/big"))
+            assert err == 0 and len(body) > LARGE_NODE_BYTES
+        grown_mib = (rss_kib(server.proc.pid) - before_kib) / 1024
+        assert grown_mib < 64, f"the server grew by {grown_mib:.0f} MiB for 150 idle sessions"
+    finally:
+        for s in sessions:
+            s.sock.close()
 
 
 def _send_in_background(sock, data):

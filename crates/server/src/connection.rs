@@ -27,6 +27,13 @@ use crate::watch::ConnId;
 
 /// Bytes the writer gathers into one socket write.
 const WRITE_BATCH_BYTES: usize = 256 * 1024;
+/// Frames this large (a big `getData` or `getChildren`) are written from their own buffer
+/// instead of copied into the batch.
+const DIRECT_FRAME_BYTES: usize = 16 * 1024;
+/// What the writer's batch keeps between bursts. It used to begin at 256 KiB and keep
+/// whatever a large reply had grown it to: with each of 10,000 sessions of a flat election
+/// sent one 560 KB `getChildren` reply, the server held 4.8 GiB of idle buffers.
+const BATCH_KEEP_BYTES: usize = 64 * 1024;
 
 /// Serves one connection over its two halves: a plain socket's, or a TLS stream's after the
 /// handshake (`tls`: the ids it authenticated).
@@ -185,6 +192,10 @@ async fn read_loop(
             }
         }
         buf.drain(..consumed);
+        if buf.is_empty() {
+            // A large request (up to `jute.maxbuffer`) must not leave its capacity behind.
+            buf.shrink_to(READ_CHUNK_BYTES);
+        }
         tokio::select! {
             n = read_more(rd, buf) => if n? == 0 { return Ok(Ended::ByClient) },
             _ = writer_done.notified() => return Ok(Ended::ByServer),
@@ -214,7 +225,8 @@ async fn write_loop(
     permits: Arc<Semaphore>,
     done: Arc<Notify>,
 ) {
-    let mut batch = Vec::with_capacity(WRITE_BATCH_BYTES);
+    // Grows with a burst and is cut back after it (see `BATCH_KEEP_BYTES`).
+    let mut batch = Vec::new();
     'outer: loop {
         let first = tokio::select! {
             m = out.rx.recv() => m,
@@ -223,11 +235,17 @@ async fn write_loop(
         let Some(mut msg) = first else { break };
         let mut replies = 0;
         let mut close = false;
+        // A large frame goes out from its own buffer, after what is batched before it.
+        let mut large = None;
         loop {
             match msg {
                 Outgoing::Frame { bytes, reply } => {
-                    batch.extend_from_slice(&bytes);
                     replies += reply as usize;
+                    if bytes.len() >= DIRECT_FRAME_BYTES {
+                        large = Some(bytes);
+                        break;
+                    }
+                    batch.extend_from_slice(&bytes);
                 }
                 Outgoing::Close => close = true,
             }
@@ -239,15 +257,21 @@ async fn write_loop(
                 Err(_) => break,
             }
         }
-        if !batch.is_empty() {
+        let mut written = 0;
+        for bytes in [&batch[..], large.as_deref().unwrap_or_default()] {
+            if bytes.is_empty() {
+                continue;
+            }
             tokio::select! {
-                r = wr.write_all(&batch) => if r.is_err() { break 'outer },
+                r = wr.write_all(bytes) => if r.is_err() { break 'outer },
                 _ = out.abort.notified() => break 'outer,
             }
-            out.queued_bytes.fetch_sub(batch.len(), Ordering::Relaxed);
-            permits.add_permits(replies);
-            batch.clear();
+            written += bytes.len();
         }
+        out.queued_bytes.fetch_sub(written, Ordering::Relaxed);
+        permits.add_permits(replies);
+        batch.clear();
+        batch.shrink_to(BATCH_KEEP_BYTES);
         if close {
             break;
         }
