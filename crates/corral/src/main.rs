@@ -129,9 +129,9 @@ fn server(args: &[String]) -> ExitCode {
                 return ExitCode::from(1);
             }
         };
-        // Loading a snapshot leaves hundreds of MB of freed temporaries (a million znodes:
-        // ~130 MB) that mimalloc would keep until allocation picks up again; an idle server
-        // would hold them for good. Hand them back before serving.
+        // Loading a snapshot leaves freed temporaries (a million znodes: ~115 MB) that
+        // mimalloc would keep until allocation picks up again; an idle server would hold them
+        // for good. Hand them back before serving.
         // SAFETY: mi_collect only walks mimalloc's own structures; it has no preconditions.
         unsafe { libmimalloc_sys::mi_collect(true) };
         match server.local_addr() {

@@ -258,7 +258,9 @@ impl SnapshotStore {
         let mut file = file.into_std().await;
         let dir = self.inner.dir.clone();
         let expected = meta.last_log_id;
-        let path = tokio::task::spawn_blocking(move || -> std::io::Result<PathBuf> {
+        // Err: the header is bad (a read error of the snapshot); Ok(Err): the copy failed (a
+        // write error: a full disk, say).
+        let copied = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
             file.seek(SeekFrom::Start(0))?;
             let header = read_header(&file)?;
             let stored = RaftMeta::decode(&header.meta.raft_meta).map_err(invalid)?;
@@ -267,13 +269,18 @@ impl SnapshotStore {
                     "snapshot bytes disagree with the snapshot metadata",
                 ));
             }
-            snapshot::copy_snapshot_file(&mut file, header.meta.last_zxid, &dir)
+            Ok(snapshot::copy_snapshot_file(
+                &mut file,
+                header.meta.last_zxid,
+                &dir,
+            ))
         })
         .await
-        .expect("installing a snapshot file does not panic")
-        .map_err(|e| {
-            StorageError::from(StorageIOError::read_snapshot(Some(meta.signature()), &e))
-        })?;
+        .expect("installing a snapshot file does not panic");
+        let signature = Some(meta.signature());
+        let path = copied
+            .map_err(|e| StorageError::from(StorageIOError::read_snapshot(signature.clone(), &e)))?
+            .map_err(|e| StorageError::from(StorageIOError::write_snapshot(signature, &e)))?;
         let received = self
             .inner
             .receiving

@@ -2,8 +2,9 @@
 //! to a `.tmp` name, fsynced, renamed into place, and made durable by an fsync of the directory.
 //!
 //! Invariant kept: a file with a final name is complete as far as this process knows (a crash
-//! leaves at most a `.tmp`, which listing ignores); a corrupt final file is skipped on load,
-//! never repaired or deleted here.
+//! leaves at most a `.tmp`, which listing ignores and `remove_leftovers` deletes at start,
+//! as it does a leader's snapshot cut short while being received); a corrupt final file is
+//! skipped on load, never repaired or deleted here.
 
 use std::fs::{self, File};
 use std::io;
