@@ -197,6 +197,42 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// The encoder holds nodes in a window of a few dozen before it writes them (it asks for
+/// their memory early): a tree many times that size, with null, empty, small and multi-line
+/// data, comes back node for node.
+#[test]
+fn round_trip_of_a_tree_larger_than_the_encoder_window() {
+    let mut t = DataTree::new();
+    apply(&mut t, create("/w", None, create_flags::PERSISTENT, -1));
+    for i in 0..300 {
+        let data = match i % 4 {
+            0 => None,
+            1 => Some(Vec::new()),
+            2 => Some(vec![i as u8; 7]),
+            _ => Some(vec![i as u8; 200 + i]),
+        };
+        let parent = if i % 3 == 0 { "/w" } else { "" };
+        apply(
+            &mut t,
+            create(
+                &format!("{parent}/n{i:03}"),
+                data.as_deref(),
+                create_flags::PERSISTENT,
+                -1,
+            ),
+        );
+    }
+    let (_, back) = read(&bytes_of(&t)).unwrap();
+    assert_eq!(back.node_count(), t.node_count());
+    assert_eq!(back.digest(), t.digest());
+    let written: Vec<_> = back
+        .nodes()
+        .map(|(p, n)| (p.to_string(), n.clone()))
+        .collect();
+    let held: Vec<_> = t.nodes().map(|(p, n)| (p.to_string(), n.clone())).collect();
+    assert_eq!(written, held);
+}
+
 #[test]
 fn round_trip_keeps_every_node_session_and_the_digest() {
     let t = build();

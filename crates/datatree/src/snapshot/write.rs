@@ -2,6 +2,7 @@
 //! CRC32C folded in as each buffer is flushed. Nothing proportional to the tree's data is held
 //! besides the sorted list of node references.
 
+use std::collections::VecDeque;
 use std::io::{self, Write};
 
 use crate::ephemeral::NodeKind;
@@ -12,6 +13,33 @@ use super::{FormatVersion, SnapshotMeta, MAGIC};
 
 /// Bytes gathered before one `write_all` to the inner writer.
 const WRITE_BUF_BYTES: usize = 256 << 10;
+
+/// How many nodes ahead of the one being written the encoder asks for memory. In a tree that
+/// writes have changed, nodes, paths and data lie scattered over the heap, and waiting for
+/// each cache miss in turn was most of a snapshot's time (`perf` under `set 64x16` over 1.7M
+/// znodes: 18% of the server's samples in the encoder's `memcpy`, loading paths and data).
+const LOOKAHEAD: usize = 16;
+
+/// The bytes of the node itself (its stat, and the addresses of its data and ACL).
+fn node_bytes(node: &Node) -> &[u8] {
+    let at = (node as *const Node).cast::<u8>();
+    // SAFETY: `node` is a live reference, so its `size_of::<Node>()` bytes are readable; the
+    // slice is only handed to `prefetch`, which reads nothing.
+    unsafe { std::slice::from_raw_parts(at, std::mem::size_of::<Node>()) }
+}
+
+/// A hint that `bytes` (up to their first three cache lines) will be read soon.
+fn prefetch(bytes: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in bytes.chunks(64).take(3) {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: SSE is part of every x86_64 target, and a prefetch neither faults nor
+        // changes memory, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = bytes;
+}
 
 /// Writes `tree` as a snapshot at `meta` and returns the number of bytes written. The output
 /// is a pure function of the tree's state and `meta`. Panics if `meta.last_zxid` is before the
@@ -41,9 +69,24 @@ pub fn write_snapshot<W: Write>(tree: &DataTree, meta: &SnapshotMeta, w: W) -> i
     out.put(&(sessions.len() as u64).to_le_bytes())?;
     out.bytes(&meta.raft_meta)?;
     let mut prev: Option<&str> = None;
+    // Nodes wait in `ahead` for LOOKAHEAD steps before they are written, their memory
+    // requested as they enter (path, node) and halfway (data, whose address is in the node).
+    let mut ahead: VecDeque<(&str, &Node)> = VecDeque::with_capacity(LOOKAHEAD + 1);
     for (path, node) in tree.nodes() {
         debug_assert!(prev < Some(path), "nodes out of order at {path}");
         prev = Some(path);
+        prefetch(path.as_bytes());
+        prefetch(node_bytes(node));
+        ahead.push_back((path, node));
+        if let Some((_, halfway)) = ahead.len().checked_sub(LOOKAHEAD / 2 + 1).map(|i| ahead[i]) {
+            prefetch(halfway.data().unwrap_or_default());
+        }
+        if ahead.len() > LOOKAHEAD {
+            let (path, node) = ahead.pop_front().expect("the window is full");
+            write_node(&mut out, path, node)?;
+        }
+    }
+    for (path, node) in ahead {
         write_node(&mut out, path, node)?;
     }
     for id in sessions {
