@@ -204,7 +204,7 @@ fn snapshot_then_log_replay() {
     );
     assert_eq!((a.stat.pzxid, a.stat.cversion), (9, 1));
     assert!(a.children.is_empty());
-    assert_eq!(zk.nodes["/b/c"].stat.ephemeral_owner, 0x66);
+    assert_eq!({ zk.nodes["/b/c"].stat.ephemeral_owner }, 0x66);
     assert!(!zk.nodes.contains_key("/zz"));
 
     let tree = zk.to_datatree().unwrap();
