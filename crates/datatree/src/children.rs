@@ -43,7 +43,13 @@ impl Children {
         let names = names.into_iter().map(String::into_boxed_str);
         let repr = match names.len() {
             0 => return Children(None),
-            n if n > LARGE => Repr::Large(names.collect()),
+            n if n > LARGE => {
+                let mut set = OrdSet::new();
+                crate::dense::insert_alternately(names.collect(), |name| {
+                    set.insert(name);
+                });
+                Repr::Large(set)
+            }
             _ => Repr::Small(names.collect()),
         };
         Children(Some(Box::new(repr)))

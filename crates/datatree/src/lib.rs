@@ -15,6 +15,7 @@
 //! - [`quota`]: `/zookeeper/quota`'s limit and stats nodes, the usage the tree keeps in them,
 //!   and the `enforceQuota` check.
 //! - `digest`: the hash behind `DataTree::digest`.
+//! - `dense`: filling a persistent B-tree from sorted items so that its leaves end up full.
 //! - [`snapshot`]: the versioned snapshot file format, its directory and recovery.
 //!
 //! API contract the server relies on (implementations must keep it):
@@ -26,6 +27,7 @@
 pub mod acl;
 mod apply;
 pub mod children;
+mod dense;
 mod digest;
 pub mod ephemeral;
 pub mod node;

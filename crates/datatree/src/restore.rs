@@ -5,7 +5,8 @@
 //! copies the parent's children set into a B-tree one name at a time and inserts into the map
 //! by full lookup. Here, a node's parent is found among the nodes already pushed (usually the
 //! previous node or the previous node's parent: no search), children sets are built once
-//! from sorted names (dense B-tree nodes), and the map is filled in path order.
+//! from sorted names (dense B-tree nodes), and the map is filled in path order, alternately
+//! (`dense`: its leaves end up full).
 //!
 //! Invariants kept: what it refuses is what `restore_node` refuses (an invalid path, a
 //! missing or ephemeral parent, a duplicate, children listed in a node), plus anything out of
@@ -144,7 +145,9 @@ impl Restorer {
             t.index(path, node, true);
             t.index_quota_node(path, true);
         }
-        t.nodes = nodes.into_iter().collect();
+        crate::dense::insert_alternately(nodes, |(path, node)| {
+            t.nodes.insert(path, node);
+        });
         t
     }
 }
