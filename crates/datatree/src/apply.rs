@@ -248,22 +248,20 @@ impl DataTree {
         let zxid = cx.zxid;
         let new_cversion = parent_cversion.wrapping_add(1);
         // DataTree.createNode only moves cversion (and pzxid) forward; at i32 overflow it stays.
-        if new_cversion > parent_cversion {
-            self.update_stat(key(raw_parent), |s| {
-                s.cversion = new_cversion;
-                s.pzxid = zxid;
-            });
-        }
+        let touch_parent = (new_cversion > parent_cversion).then_some(|s: &mut StatPersisted| {
+            s.cversion = new_cversion;
+            s.pzxid = zxid;
+        });
         let node = Node::new(
             data.clone(),
             acl,
             StatPersisted::created(zxid, cx.time_ms, owner),
             kind,
         );
-        self.insert_node(path.clone(), node);
         // ZooKeeper's create answers with the stat taken before the quota bookkeeping (which
-        // rewrites a new stats node's own data).
-        let stat = self.nodes[path.as_str()].stat();
+        // rewrites a new stats node's own data); inserting changes nothing in it.
+        let stat = node.stat();
+        self.insert_node_and_touch_parent(path.clone(), node, touch_parent);
         self.count_quota_create(&path, data_len);
         cx.fire(&path, EventKind::NodeCreated);
         cx.fire(display_parent(raw_parent), EventKind::NodeChildrenChanged);

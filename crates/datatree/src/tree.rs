@@ -253,13 +253,34 @@ impl DataTree {
 
     /// Adds `node` at `path` under its existing parent.
     pub(crate) fn insert_node(&mut self, path: String, node: impl Into<Arc<Node>>) {
+        self.insert_node_and_touch_parent(path, node, None::<fn(&mut StatPersisted)>);
+    }
+
+    /// `insert_node`, and `touch` applied to the parent's stat as `update_stat` would (undo
+    /// log and digest included, in that order), in the one lookup of the parent: a create
+    /// moves its parent's cversion and pzxid.
+    pub(crate) fn insert_node_and_touch_parent(
+        &mut self,
+        path: String,
+        node: impl Into<Arc<Node>>,
+        touch: Option<impl FnOnce(&mut StatPersisted)>,
+    ) {
         let mut node = node.into();
-        let (parent, name) = split_raw(&path).expect("insert_node needs an absolute path");
+        let (parent_path, name) = split_raw(&path).expect("insert_node needs an absolute path");
+        let parent_path = key(parent_path);
         let parent = Arc::make_mut(
             self.nodes
-                .get_mut(key(parent))
+                .get_mut(parent_path)
                 .expect("insert_node needs the parent"),
         );
+        if let Some(touch) = touch {
+            self.digest = self.digest.wrapping_sub(parent.digest(parent_path));
+            if let Some(log) = &mut self.undo {
+                log.push(Undo::Stat(parent_path.to_string(), *parent.persisted()));
+            }
+            touch(parent.stat_mut());
+            self.digest = self.digest.wrapping_add(parent.digest(parent_path));
+        }
         let fresh = parent.children_mut().insert(name);
         // Most nodes carry their parent's ACL: hold that list once (the node is still ours
         // alone here unless it comes back from the undo log, where it already was shared).
@@ -267,10 +288,9 @@ impl DataTree {
             let shared = parent.shared_acl().clone();
             Arc::make_mut(&mut node).replace_acl(shared);
         }
-        assert!(
-            fresh && !self.nodes.contains_key(path.as_str()),
-            "insert_node over {path}"
-        );
+        // The parent's children and the map agree (an invariant), so a fresh name is a fresh
+        // path; the map's own answer is checked below rather than by one more lookup here.
+        assert!(fresh, "insert_node over {path}");
         self.index(&path, &node, true);
         self.index_quota_node(&path, true);
         self.data_size += node_size(&path, &node);
@@ -278,7 +298,11 @@ impl DataTree {
         if let Some(log) = &mut self.undo {
             log.push(Undo::Inserted(path.clone()));
         }
-        self.nodes.insert(path.into_boxed_str(), node);
+        let replaced = self.nodes.insert(path.into_boxed_str(), node);
+        assert!(
+            replaced.is_none(),
+            "insert_node over a node its parent did not list"
+        );
     }
 
     /// Removes the childless node at `path`.
