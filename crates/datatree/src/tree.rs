@@ -1,6 +1,7 @@
 //! [`DataTree`]: the znodes by path, the session table, the container and TTL indexes, and the
 //! running totals (data size, digest). This file owns the only primitives that change nodes:
-//! `insert_node`, `remove_node`, `update_stat`, `set_node_data`, `set_node_acl`. The
+//! `insert_node` (and `insert_node_and_touch_parent`, which also changes the parent's stat in
+//! the same lookup), `remove_node`, `update_stat`, `set_node_data`, `set_node_acl`. The
 //! transaction logic (`apply.rs`) and the reads (`reads.rs`) are built on them.
 //!
 //! Invariants kept (each primitive maintains all of them, and records its inverse in the undo
@@ -274,12 +275,7 @@ impl DataTree {
                 .expect("insert_node needs the parent"),
         );
         if let Some(touch) = touch {
-            self.digest = self.digest.wrapping_sub(parent.digest(parent_path));
-            if let Some(log) = &mut self.undo {
-                log.push(Undo::Stat(parent_path.to_string(), *parent.persisted()));
-            }
-            touch(parent.stat_mut());
-            self.digest = self.digest.wrapping_add(parent.digest(parent_path));
+            change_stat(&mut self.digest, &mut self.undo, parent_path, parent, touch);
         }
         let fresh = parent.children_mut().insert(name);
         // Most nodes carry their parent's ACL: hold that list once (the node is still ours
@@ -334,12 +330,7 @@ impl DataTree {
                 .get_mut(path)
                 .expect("update_stat needs the node"),
         );
-        self.digest = self.digest.wrapping_sub(node.digest(path));
-        if let Some(log) = &mut self.undo {
-            log.push(Undo::Stat(path.to_string(), *node.persisted()));
-        }
-        f(node.stat_mut());
-        self.digest = self.digest.wrapping_add(node.digest(path));
+        change_stat(&mut self.digest, &mut self.undo, path, node, f);
     }
 
     pub(crate) fn set_node_data(
@@ -427,6 +418,23 @@ pub(crate) fn key(path: &str) -> &str {
 /// `DataTree.getNodeSize`: Java's `path.length()` (UTF-16 units) plus the data length.
 pub(crate) fn node_size(path: &str, node: &Node) -> u64 {
     (path.encode_utf16().count() + node.data_len()) as u64
+}
+
+/// Applies `f` to the stat of `node` (the node at `path`), keeping the digest and, while a
+/// multi runs, recording the old stat in the undo log: `update_stat` and a create's parent.
+fn change_stat(
+    digest: &mut u64,
+    undo: &mut Option<Vec<Undo>>,
+    path: &str,
+    node: &mut Node,
+    f: impl FnOnce(&mut StatPersisted),
+) {
+    *digest = digest.wrapping_sub(node.digest(path));
+    if let Some(log) = undo {
+        log.push(Undo::Stat(path.to_string(), *node.persisted()));
+    }
+    f(node.stat_mut());
+    *digest = digest.wrapping_add(node.digest(path));
 }
 
 #[cfg(test)]
