@@ -20,25 +20,24 @@ const WRITE_BUF_BYTES: usize = 256 << 10;
 /// znodes: 18% of the server's samples in the encoder's `memcpy`, loading paths and data).
 const LOOKAHEAD: usize = 16;
 
-/// The bytes of the node itself (its stat, and the addresses of its data and ACL).
-fn node_bytes(node: &Node) -> &[u8] {
-    let at = (node as *const Node).cast::<u8>();
-    // SAFETY: `node` is a live reference, so its `size_of::<Node>()` bytes are readable; the
-    // slice is only handed to `prefetch`, which reads nothing.
-    unsafe { std::slice::from_raw_parts(at, std::mem::size_of::<Node>()) }
-}
-
-/// A hint that `bytes` (up to their first three cache lines) will be read soon.
-fn prefetch(bytes: &[u8]) {
+/// A hint that the `len` bytes at `at` (up to their first three cache lines) will be read
+/// soon. An address and a length rather than a slice: a node's padding bytes are not
+/// initialized, and a `&[u8]` over them would not be sound even though nothing reads it.
+fn prefetch(at: *const u8, len: usize) {
     #[cfg(target_arch = "x86_64")]
-    for line in bytes.chunks(64).take(3) {
+    for line in (0..len.min(3 * 64)).step_by(64) {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
         // SAFETY: SSE is part of every x86_64 target, and a prefetch neither faults nor
-        // changes memory, whatever the address.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast()) };
+        // changes memory, whatever the address (`wrapping_add` computes it without claims).
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(at.wrapping_add(line).cast()) };
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = bytes;
+    let _ = (at, len);
+}
+
+/// [`prefetch`] for a slice.
+fn prefetch_bytes(bytes: &[u8]) {
+    prefetch(bytes.as_ptr(), bytes.len());
 }
 
 /// Writes `tree` as a snapshot at `meta` and returns the number of bytes written. The output
@@ -75,11 +74,11 @@ pub fn write_snapshot<W: Write>(tree: &DataTree, meta: &SnapshotMeta, w: W) -> i
     for (path, node) in tree.nodes() {
         debug_assert!(prev < Some(path), "nodes out of order at {path}");
         prev = Some(path);
-        prefetch(path.as_bytes());
-        prefetch(node_bytes(node));
+        prefetch_bytes(path.as_bytes());
+        prefetch((node as *const Node).cast(), std::mem::size_of::<Node>());
         ahead.push_back((path, node));
         if let Some((_, halfway)) = ahead.len().checked_sub(LOOKAHEAD / 2 + 1).map(|i| ahead[i]) {
-            prefetch(halfway.data().unwrap_or_default());
+            prefetch_bytes(halfway.data().unwrap_or_default());
         }
         if ahead.len() > LOOKAHEAD {
             let (path, node) = ahead.pop_front().expect("the window is full");
