@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use crate::tree::DataTree;
 
+use super::direct::SnapshotFileWriter;
 use super::{read_snapshot, write_snapshot, SnapshotError, SnapshotMeta};
 
 const PREFIX: &str = "snapshot.";
@@ -96,20 +97,21 @@ pub fn remove_leftovers(dir: &Path) -> io::Result<Vec<PathBuf>> {
     Ok(removed)
 }
 
-/// Temp file, fsync, rename, fsync of the directory. A failure leaves no final name behind
-/// (the temp file is removed, best effort: a full disk must not keep it).
+/// Temp file (written around the page cache where possible: `direct`), fsync, rename, fsync
+/// of the directory. A failure leaves no final name behind (the temp file is removed, best
+/// effort: a full disk must not keep it).
 fn write_durably(
     dir: &Path,
     last_zxid: i64,
-    fill: impl FnOnce(&mut File) -> io::Result<()>,
+    fill: impl FnOnce(&mut SnapshotFileWriter) -> io::Result<()>,
 ) -> io::Result<PathBuf> {
     let name = snapshot_file_name(last_zxid);
     let tmp = dir.join(format!("{name}{TMP_SUFFIX}"));
     let path = dir.join(name);
     let written = (|| {
-        let mut file = File::create(&tmp)?;
+        let mut file = SnapshotFileWriter::create(&tmp)?;
         fill(&mut file)?;
-        file.sync_all()
+        file.finish()
     })();
     if let Err(e) = written {
         let _ = fs::remove_file(&tmp);

@@ -6,6 +6,8 @@
 //!   `read_snapshot` rebuilds a `DataTree` from it.
 //! - [`files`]: the snapshot directory: temp file, fsync, rename, fsync of the directory;
 //!   listing newest first, falling back past corrupt files, purging old ones.
+//! - `direct`: the file written around the page cache (`O_DIRECT`) where the file system
+//!   allows, so that a big snapshot costs the device time rather than the cores' time.
 //! - [`error`]: `SnapshotError`, which names what is wrong and at which byte offset.
 //!
 //! Format V1 (every integer little-endian; `bytes` is a `u32` length then the bytes; `str` is
@@ -31,6 +33,7 @@
 //! - a loaded tree has the digest stored in the file (recomputed from its nodes), and passes
 //!   `check_invariants` (run in debug builds).
 
+mod direct;
 mod error;
 pub mod files;
 pub mod read;
