@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use crate::tree::DataTree;
 
-use super::direct::SnapshotFileWriter;
+use super::direct::{SnapshotFileReader, SnapshotFileWriter};
 use super::{read_snapshot, write_snapshot, SnapshotError, SnapshotMeta};
 
 const PREFIX: &str = "snapshot.";
@@ -131,11 +131,10 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// Reads and verifies one snapshot file.
+/// Reads and verifies one snapshot file (direct where possible, read ahead: `direct`).
 pub fn read_snapshot_file(path: &Path) -> Result<(SnapshotMeta, DataTree), SnapshotError> {
-    let io_err = |source| SnapshotError::Io { offset: 0, source };
-    let file = File::open(path).map_err(io_err)?;
-    let len = file.metadata().map_err(io_err)?.len();
+    let (file, len) =
+        SnapshotFileReader::open(path).map_err(|source| SnapshotError::Io { offset: 0, source })?;
     read_snapshot(file, len) // it buffers itself
 }
 
