@@ -181,35 +181,44 @@ impl SnapshotStore {
     }
 
     /// Encodes and writes a snapshot of `tree`, retrying until it is on disk; returns its path.
+    ///
+    /// Everything after the encoding happens on the blocking thread too: dropping `tree` frees
+    /// every node the live tree has replaced since the snapshot was taken (under `set 64x16`,
+    /// tens of thousands of nodes and their data), and removing an old file of hundreds of MB
+    /// is the file system's work; on a runtime worker either would hold up the tasks queued
+    /// behind it.
     pub async fn save_until_written(&self, mut tree: DataTree, meta: &SnapshotMeta) -> PathBuf {
         let file_meta = RaftMeta::of(meta).to_datatree_meta();
         let zxid = file_meta.last_zxid;
         let mut pause = RETRY_FIRST;
         loop {
-            let dir = self.inner.dir.clone();
+            let store = self.clone();
             let file_meta = file_meta.clone();
-            let (returned, written) = tokio::task::spawn_blocking(move || {
+            let written = tokio::task::spawn_blocking(move || {
                 let began = std::time::Instant::now();
-                let written = snapshot::write_snapshot_file(&tree, &file_meta, &dir)
-                    .map(|path| (path, began.elapsed()));
-                (tree, written)
+                match snapshot::write_snapshot_file(&tree, &file_meta, &store.inner.dir) {
+                    Ok(path) => {
+                        let took = began.elapsed();
+                        store.inner.timings.record(Timing::Snapshot, took);
+                        tracing::info!(
+                            file = %path.display(),
+                            nodes = tree.node_count(),
+                            "snapshot written in {took:?}"
+                        );
+                        drop(tree);
+                        store.set_current(path.clone());
+                        store.purge_older();
+                        Ok(path)
+                    }
+                    Err(e) => Err((tree, e)),
+                }
             })
             .await
             .expect("the snapshot writer does not panic");
-            tree = returned;
             match written {
-                Ok((path, took)) => {
-                    self.inner.timings.record(Timing::Snapshot, took);
-                    tracing::info!(
-                        file = %path.display(),
-                        nodes = tree.node_count(),
-                        "snapshot written in {took:?}"
-                    );
-                    self.set_current(path.clone());
-                    self.purge_older();
-                    return path;
-                }
-                Err(e) => {
+                Ok(path) => return path,
+                Err((returned, e)) => {
+                    tree = returned;
                     tracing::warn!(
                         "snapshot at zxid {zxid:#x} not written ({e}); retrying in {pause:?}"
                     );
