@@ -194,7 +194,7 @@ impl SnapshotStore {
         loop {
             let store = self.clone();
             let file_meta = file_meta.clone();
-            let written = tokio::task::spawn_blocking(move || {
+            let written = on_background_thread(move || {
                 let began = std::time::Instant::now();
                 match snapshot::write_snapshot_file(&tree, &file_meta, &store.inner.dir) {
                     Ok(path) => {
@@ -210,14 +210,14 @@ impl SnapshotStore {
                         store.purge_older();
                         Ok(path)
                     }
-                    Err(e) => Err((tree, e)),
+                    Err(e) => Err(Box::new((tree, e))),
                 }
             })
-            .await
-            .expect("the snapshot writer does not panic");
+            .await;
             match written {
                 Ok(path) => return path,
-                Err((returned, e)) => {
+                Err(failed) => {
+                    let (returned, e) = *failed;
                     tree = returned;
                     tracing::warn!(
                         "snapshot at zxid {zxid:#x} not written ({e}); retrying in {pause:?}"
@@ -354,6 +354,44 @@ impl SnapshotStore {
                 }
             }
             Err(e) => tracing::warn!("listing snapshots failed: {e}"),
+        }
+    }
+}
+
+/// Runs `work` on a thread of its own at a low scheduling priority and awaits its result.
+///
+/// Writing a snapshot takes a core for a while every `snapCount` txns; at normal priority it
+/// competes with the threads that serve requests, and on two cores each of their wake-ups
+/// then waits. At nice `SNAPSHOT_NICE` it takes the time they leave idle first. A thread of its
+/// own rather than the runtime's blocking pool: an unprivileged thread cannot lower its nice
+/// value again, and the pool's threads run other work afterwards.
+async fn on_background_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    let (done, result) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name("snapshot-write".into())
+        .spawn(move || {
+            lower_priority();
+            let _ = done.send(work());
+        });
+    match spawned {
+        Ok(_) => result.await.expect("the snapshot writer does not panic"),
+        Err(e) => panic!("cannot start the snapshot writer's thread: {e}"),
+    }
+}
+
+/// The snapshot writer's nice value: a tenth of a normal thread's share when both want a
+/// core. In an A/B (`set 64x16` over a million znodes, 3 rounds) 10 gave p99 26-33 ms where
+/// 0 gave 34-40 and 19 gave 26-34; a snapshot still finishes under a saturating load.
+const SNAPSHOT_NICE: i32 = 10;
+
+/// Lowers the calling thread's priority to `SNAPSHOT_NICE` (best effort: a failure only
+/// leaves it at normal priority).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        let me = rustix::thread::gettid();
+        if let Err(e) = rustix::process::setpriority_process(Some(me), SNAPSHOT_NICE) {
+            tracing::debug!("snapshot writer keeps its priority: {e}");
         }
     }
 }
