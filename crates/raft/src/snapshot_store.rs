@@ -257,8 +257,8 @@ impl SnapshotStore {
 
     /// Makes a snapshot received from a leader durable under its final name, once its header
     /// agrees with `meta`; returns its path. `file` is usually the one `begin_receiving` made,
-    /// but openraft may hand over any snapshot's file, so it is copied (in the kernel, on
-    /// Linux) rather than renamed; the transfer's file is removed.
+    /// but openraft may hand over any snapshot's file, so it is copied rather than renamed;
+    /// the transfer's file is removed.
     pub async fn install(
         &self,
         file: tokio::fs::File,
@@ -362,35 +362,57 @@ impl SnapshotStore {
 ///
 /// Writing a snapshot takes a core for a while every `snapCount` txns; at normal priority it
 /// competes with the threads that serve requests, and on two cores each of their wake-ups
-/// then waits. At nice `SNAPSHOT_NICE` it takes the time they leave idle first. A thread of its
-/// own rather than the runtime's blocking pool: an unprivileged thread cannot lower its nice
-/// value again, and the pool's threads run other work afterwards.
+/// then waits. At `SNAPSHOT_NICE` more than theirs it takes the time they leave idle first. A
+/// thread of its own rather than the runtime's blocking pool: an unprivileged thread cannot
+/// raise its priority again, and the pool's threads run other work afterwards. If no thread
+/// can be started (a process or cgroup limit), the pool runs it, at normal priority.
 async fn on_background_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    // The work waits in a slot the thread takes it from, so that it is still here to hand to
+    // the pool if the thread never starts (`spawn` drops its closure then).
+    let slot = Arc::new(Mutex::new(Some(work)));
     let (done, result) = tokio::sync::oneshot::channel();
     let spawned = std::thread::Builder::new()
         .name("snapshot-write".into())
-        .spawn(move || {
-            lower_priority();
-            let _ = done.send(work());
+        .spawn({
+            let slot = slot.clone();
+            move || {
+                lower_priority();
+                let work = slot.lock().expect("snapshot work slot").take();
+                if let Some(work) = work {
+                    let _ = done.send(work());
+                }
+            }
         });
     match spawned {
         Ok(_) => result.await.expect("the snapshot writer does not panic"),
-        Err(e) => panic!("cannot start the snapshot writer's thread: {e}"),
+        Err(e) => {
+            tracing::warn!("no thread for the snapshot writer ({e}); using the blocking pool");
+            let work = slot.lock().expect("snapshot work slot").take();
+            let work = work.expect("a thread that never started did not take the work");
+            tokio::task::spawn_blocking(work)
+                .await
+                .expect("the snapshot writer does not panic")
+        }
     }
 }
 
-/// The snapshot writer's nice value: a tenth of a normal thread's share when both want a
-/// core. In an A/B (`set 64x16` over a million znodes, 3 rounds) 10 gave p99 26-33 ms where
-/// 0 gave 34-40 and 19 gave 26-34; a snapshot still finishes under a saturating load.
+/// How much the snapshot writer's nice value is above the process's: a tenth of a normal
+/// thread's share when both want a core. In an A/B (`set 64x16` over a million znodes, 3
+/// rounds) 10 gave p99 26-33 ms where 0 gave 34-40 and 19 gave 26-34; a snapshot still
+/// finishes under a saturating load.
 const SNAPSHOT_NICE: i32 = 10;
 
-/// Lowers the calling thread's priority to `SNAPSHOT_NICE` (best effort: a failure only
-/// leaves it at normal priority).
+/// Lowers the calling thread's priority by `SNAPSHOT_NICE` (relative: a server started at
+/// nice 10 must not get a writer at 10, level with it), at most to 19. Best effort: a
+/// failure only leaves it where it was.
 fn lower_priority() {
     #[cfg(target_os = "linux")]
     {
-        let me = rustix::thread::gettid();
-        if let Err(e) = rustix::process::setpriority_process(Some(me), SNAPSHOT_NICE) {
+        use rustix::process::{getpriority_process, setpriority_process};
+        let me = Some(rustix::thread::gettid());
+        let lowered = getpriority_process(me)
+            .and_then(|now| setpriority_process(me, (now + SNAPSHOT_NICE).min(19)));
+        if let Err(e) = lowered {
             tracing::debug!("snapshot writer keeps its priority: {e}");
         }
     }
@@ -448,5 +470,26 @@ mod tests {
             assert_eq!(voters, [1]);
             assert!(meta.to_datatree_meta().last_zxid >= last_zxid);
         }
+    }
+
+    /// Raising one's own nice value needs no privilege, so this runs anywhere.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_writer_is_lowered_relative_to_where_its_thread_stood() {
+        use rustix::process::{getpriority_process, setpriority_process};
+        let seen = std::thread::spawn(|| {
+            let me = Some(rustix::thread::gettid());
+            let start = getpriority_process(me).unwrap().max(3);
+            setpriority_process(me, start).unwrap();
+            lower_priority();
+            (start, getpriority_process(me).unwrap())
+        })
+        .join()
+        .unwrap();
+        assert_eq!(
+            seen.1,
+            (seen.0 + SNAPSHOT_NICE).min(19),
+            "(before, after) {seen:?}"
+        );
     }
 }

@@ -124,8 +124,16 @@ impl Write for SnapshotFileWriter {
 }
 
 /// A snapshot file being read, direct where the file system allows, a thread reading blocks
-/// ahead. Dropping it stops the thread (its next hand-over fails).
-pub(super) struct SnapshotFileReader {
+/// ahead; plainly, through the cache, if no thread can be started (a process or cgroup
+/// limit), rather than fail a read that would otherwise succeed.
+pub(super) enum SnapshotFileReader {
+    Ahead(ReadAhead),
+    Plain(File),
+}
+
+/// The reading side of the read-ahead thread. Dropping it stops the thread (its next
+/// hand-over fails).
+pub(super) struct ReadAhead {
     filled: Receiver<io::Result<AlignedBuf>>,
     recycle: SyncSender<AlignedBuf>,
     current: Option<AlignedBuf>,
@@ -145,20 +153,32 @@ impl SnapshotFileReader {
         let (hand_over, filled) = sync_channel(BLOCKS_AHEAD);
         // Room for every buffer there is, so handing one back never blocks.
         let (recycle, recycled) = sync_channel(BLOCKS_AHEAD + 2);
-        std::thread::Builder::new()
+        let spawned = std::thread::Builder::new()
             .name("snapshot-read".into())
-            .spawn(move || read_ahead(file, direct, hand_over, recycled))?;
-        let reader = SnapshotFileReader {
-            filled,
-            recycle,
-            current: None,
-            at: 0,
+            .spawn(move || read_ahead(file, direct, hand_over, recycled));
+        let reader = match spawned {
+            Ok(_) => SnapshotFileReader::Ahead(ReadAhead {
+                filled,
+                recycle,
+                current: None,
+                at: 0,
+            }),
+            Err(_) => SnapshotFileReader::Plain(File::open(path)?),
         };
         Ok((reader, len))
     }
 }
 
 impl Read for SnapshotFileReader {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        match self {
+            SnapshotFileReader::Ahead(ahead) => ahead.read(out),
+            SnapshotFileReader::Plain(file) => file.read(out),
+        }
+    }
+}
+
+impl Read for ReadAhead {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         loop {
             if let Some(block) = &self.current {

@@ -18,6 +18,8 @@ use super::{read_snapshot, write_snapshot, SnapshotError, SnapshotMeta};
 const PREFIX: &str = "snapshot.";
 const TMP_SUFFIX: &str = ".tmp";
 const RECEIVING_PREFIX: &str = "snapshot.receiving-";
+/// The read size when copying a received snapshot.
+const COPY_READ_BYTES: usize = 1 << 20;
 
 /// ZooKeeper's `autopurge.snapRetainCount` floor: fewer is raised to this.
 pub const MIN_SNAP_RETAIN_COUNT: usize = 3;
@@ -78,7 +80,11 @@ pub fn receiving_path(dir: &Path, n: u64) -> PathBuf {
 /// Copies a snapshot file received from a leader (read from its start) durably into `dir`,
 /// as `write_snapshot_file` writes one; returns its path.
 pub fn copy_snapshot_file(received: &mut File, last_zxid: i64, dir: &Path) -> io::Result<PathBuf> {
-    write_durably(dir, last_zxid, |file| io::copy(received, file).map(|_| ()))
+    // Read in large pieces: the destination is not a `File`, so no in-kernel copy applies.
+    let mut received = io::BufReader::with_capacity(COPY_READ_BYTES, received);
+    write_durably(dir, last_zxid, |file| {
+        io::copy(&mut received, file).map(|_| ())
+    })
 }
 
 /// Removes the temp files a crash left in `dir` (a write or a transfer cut short). Only for
