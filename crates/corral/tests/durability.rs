@@ -294,13 +294,32 @@ const NODES: usize = 40;
 
 /// A server that acknowledged `NODES` writes, then was killed with SIGKILL.
 async fn killed_after_writes(name: &str, snap_count: u64) -> Dir {
+    killed_after_snapshots(name, snap_count, 0).await
+}
+
+/// As `killed_after_writes`, once at least `snapshots` snapshot files are complete: they are
+/// written in the background, at a lower priority than requests, so the last write's reply
+/// does not mean they are on disk.
+async fn killed_after_snapshots(name: &str, snap_count: u64, snapshots: usize) -> Dir {
     let dir = Dir::new(name, snap_count);
     let server = dir.start();
     let zk = server.client().await;
     write_nodes(&zk, 0..NODES).await;
     drop(zk);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while snapshot_count(&dir) < snapshots && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     server.kill();
     dir
+}
+
+/// Complete snapshot files in `dir` (a temp file being written has no zxid name).
+fn snapshot_count(dir: &Dir) -> usize {
+    std::fs::read_dir(dir.snapshot_dir())
+        .unwrap()
+        .filter(|e| snapshot_zxid(e.as_ref().unwrap().file_name().to_str().unwrap()).is_some())
+        .count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -399,12 +418,9 @@ async fn flipped_byte_in_committed_log_data_stops_the_start_naming_file_and_offs
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flipped_byte_in_newest_snapshot_falls_back_to_the_previous_one() {
-    let dir = killed_after_writes("flip-snap", 8).await;
+    let dir = killed_after_snapshots("flip-snap", 8, 2).await;
 
-    let snapshots = std::fs::read_dir(dir.snapshot_dir())
-        .unwrap()
-        .filter(|e| snapshot_zxid(e.as_ref().unwrap().file_name().to_str().unwrap()).is_some())
-        .count();
+    let snapshots = snapshot_count(&dir);
     assert!(
         snapshots >= 2,
         "several snapshots were written ({snapshots})"
