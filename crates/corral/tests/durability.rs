@@ -297,19 +297,22 @@ async fn killed_after_writes(name: &str, snap_count: u64) -> Dir {
     killed_after_snapshots(name, snap_count, 0).await
 }
 
-/// As `killed_after_writes`, once at least `snapshots` snapshot files are complete: they are
-/// written in the background, at a lower priority than requests, so the last write's reply
-/// does not mean they are on disk.
+/// As `killed_after_writes`, once at least `snapshots` snapshot files are complete. They are
+/// written in the background at a lower priority than requests, and a snapshot falling due
+/// while the previous one is still being written waits for the next `snap_count` txns; so
+/// until there are enough, node 0 is set again (to its own data: the tree's contents stay
+/// those of `write_nodes`), a write every 20 ms, for at most 30 s.
 async fn killed_after_snapshots(name: &str, snap_count: u64, snapshots: usize) -> Dir {
     let dir = Dir::new(name, snap_count);
     let server = dir.start();
     let zk = server.client().await;
     write_nodes(&zk, 0..NODES).await;
-    drop(zk);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while snapshot_count(&dir) < snapshots && std::time::Instant::now() < deadline {
+        zk.set_data(&node(0), &data(0), None).await.unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+    drop(zk);
     server.kill();
     dir
 }
