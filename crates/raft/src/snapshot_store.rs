@@ -182,7 +182,7 @@ impl SnapshotStore {
 
     /// Encodes and writes a snapshot of `tree`, retrying until it is on disk; returns its path.
     ///
-    /// Everything after the encoding happens on the blocking thread too: dropping `tree` frees
+    /// Everything after the encoding happens on the writer's thread too: dropping `tree` frees
     /// every node the live tree has replaced since the snapshot was taken (under `set 64x16`,
     /// tens of thousands of nodes and their data), and removing an old file of hundreds of MB
     /// is the file system's work; on a runtime worker either would hold up the tasks queued
